@@ -1,0 +1,119 @@
+#include "core/event/format.hpp"
+
+#include <charconv>
+
+#include "core/util/units.hpp"
+
+namespace evt::event {
+
+namespace {
+void append_uint(std::string& out, std::uint64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+}  // namespace
+
+std::string json_escape_string(std::string_view s) {
+    std::string o;
+    o.reserve(s.size());
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            o += '\\';
+            o += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            o += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+            o += c;
+        }
+    }
+    return o;
+}
+
+void append_with_position(std::string& out, std::string_view topic, const log::RecordView& r,
+                          const PositionExtras& extras) {
+    std::string_view j = r.json;
+    if (j.size() < 2) {
+        out.append(j);
+        return;
+    }
+    out.append(j.data(), j.size() - 1);
+    if (j.size() > 2) out += ',';
+    out += "\"evttopic\":\"";
+    out.append(topic);
+    out += "\",\"evtpartition\":";
+    append_uint(out, r.partition);
+    out += ",\"evtoffset\":";
+    append_uint(out, r.offset);
+    out += ",\"evttime\":\"";
+    char t[24];
+    format_time_ms(r.time, t);
+    out.append(t, 24);
+    out += '"';
+    if (extras.version) {
+        out += ",\"evtversion\":";
+        append_uint(out, extras.version);
+    }
+    if (extras.delivery) {
+        out += ",\"evtdelivery\":";
+        append_uint(out, extras.delivery);
+    }
+    out += '}';
+}
+
+Result<TextFormat> TextFormat::compile(std::string_view f) {
+    TextFormat tf;
+    std::string lit;
+    auto flush = [&] {
+        if (!lit.empty()) tf.pieces_.emplace_back(Piece::literal, std::move(lit));
+        lit.clear();
+    };
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        char c = f[i];
+        if (c == '\\' && i + 1 < f.size()) {
+            char e = f[++i];
+            lit += e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e == '0' ? '\0' : e;
+        } else if (c == '%' && i + 1 < f.size()) {
+            char t = f[++i];
+            Piece p;
+            switch (t) {
+            case 't': p = Piece::topic; break;
+            case 'p': p = Piece::partition; break;
+            case 'o': p = Piece::offset; break;
+            case 'k': p = Piece::key; break;
+            case 's': p = Piece::event; break;
+            case 'T': p = Piece::time_ms; break;
+            case 'S': p = Piece::size; break;
+            case '%': lit += '%'; continue;
+            default:
+                return make_error(ErrorKind::usage,
+                                  "unknown format token '%{}' (known: %t %p %o %k %s %T %S %%)", t);
+            }
+            flush();
+            tf.pieces_.emplace_back(p, std::string());
+        } else if (c == '%') {
+            return Error{ErrorKind::usage, "format ends with a lone '%'"};
+        } else {
+            lit += c;
+        }
+    }
+    flush();
+    return tf;
+}
+
+void TextFormat::render(std::string& out, std::string_view topic, const log::RecordView& r) const {
+    for (const auto& [piece, text] : pieces_) {
+        switch (piece) {
+        case Piece::literal: out += text; break;
+        case Piece::topic: out.append(topic); break;
+        case Piece::partition: append_uint(out, r.partition); break;
+        case Piece::offset: append_uint(out, r.offset); break;
+        case Piece::key: out.append(r.key); break;
+        case Piece::event: out.append(r.json); break;
+        case Piece::time_ms: append_uint(out, static_cast<std::uint64_t>(r.time / 1000)); break;
+        case Piece::size: append_uint(out, r.json.size()); break;
+        }
+    }
+}
+
+}  // namespace evt::event

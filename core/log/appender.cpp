@@ -1,0 +1,277 @@
+#include "core/log/appender.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <numeric>
+#include <unordered_set>
+
+namespace evt::log {
+
+using store::Cursor;
+using store::WriteTxn;
+
+namespace {
+
+constexpr std::size_t kIdValue = 20;  // i64 time, u32 partition, u64 offset
+
+std::string stream_key(std::string_view subject, std::uint64_t version) {
+    std::string k(2 + subject.size() + 8, '\0');
+    k[0] = static_cast<char>((subject.size() >> 8) & 0xff);
+    k[1] = static_cast<char>(subject.size() & 0xff);
+    std::memcpy(k.data() + 2, subject.data(), subject.size());
+    put_be64(k.data() + 2 + subject.size(), version);
+    return k;
+}
+
+Result<std::uint64_t> stream_version(store::Txn& txn, MDB_dbi streams, std::string_view subject) {
+    std::string_view v;
+    EVT_ASSIGN(bool found, txn.get(streams, stream_key(subject, 0), v));
+    if (!found) return std::uint64_t{0};
+    if (v.size() != 8) return Error{ErrorKind::corrupt, "stream index head has a bad size"};
+    return get_le<std::uint64_t>(v.data());
+}
+
+// The id of a stored event (only on the rare path where an id hash matched).
+std::string stored_id(std::string_view json) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view id;
+    if (parser.parse(json.data(), json.size()).get(doc) || doc["id"].get_string().get(id)) return {};
+    return std::string(id);
+}
+
+}  // namespace
+
+std::uint64_t id_hash(std::string_view id) noexcept {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : id) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+Result<ExpectVersion> parse_expect_version(std::string_view text) {
+    ExpectVersion e;
+    if (text == "any") e.kind = ExpectVersion::Kind::any;
+    else if (text == "no-stream") e.kind = ExpectVersion::Kind::no_stream;
+    else if (text == "exists") e.kind = ExpectVersion::Kind::exists;
+    else {
+        std::uint64_t n = 0;
+        auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
+            return make_error(ErrorKind::usage, "invalid --expect-version '{}' (any, no-stream, exists or a number)",
+                              text);
+        e.kind = ExpectVersion::Kind::exact;
+        e.version = n;
+    }
+    return e;
+}
+
+Appender::Appender(Log& log, TopicConfig topic, AppendOptions options)
+    : log_(log), topic_(std::move(topic)), opt_(std::move(options)),
+      rr_(static_cast<std::uint32_t>(now_micros() / 1000)) {}
+
+Status Appender::add(const event::Prepared& e) {
+    if (e.key.size() > 0xffff) return Error{ErrorKind::invalid, "the routing key is longer than 65535 bytes"};
+    if (e.type.size() > 0xffff) return Error{ErrorKind::invalid, "'type' is longer than 65535 bytes"};
+    if (opt_.expect) {
+        if (!e.has_subject) return Error{ErrorKind::invalid, "--expect-version needs events with a 'subject'"};
+        if (!items_.empty() && str(items_[0].subject_off, items_[0].subject_len) != e.subject)
+            return Error{ErrorKind::invalid, "--expect-version needs all events to have the same 'subject'"};
+    }
+    auto put = [&](std::string_view s) {
+        auto off = static_cast<std::uint32_t>(arena_.size());
+        arena_.append(s);
+        return off;
+    };
+    Item it{};
+    it.json_off = put(e.json);
+    it.json_len = static_cast<std::uint32_t>(e.json.size());
+    it.subject_off = put(e.subject);
+    it.subject_len = static_cast<std::uint32_t>(e.subject.size());
+    it.key_off = put(e.key);
+    it.key_len = static_cast<std::uint32_t>(e.key.size());
+    it.type_off = put(e.type);
+    it.type_len = static_cast<std::uint32_t>(e.type.size());
+    it.id_off = put(e.id);
+    it.id_len = static_cast<std::uint32_t>(e.id.size());
+    it.id_hash = id_hash(e.id);
+    it.has_key = e.has_key;
+    it.has_subject = e.has_subject;
+    if (e.has_key) it.key_partition_hash = static_cast<std::uint32_t>(murmur2(e.key) & 0x7fffffff);
+    if (arena_.size() > 0xf0000000u) return Error{ErrorKind::invalid, "batch too large"};
+    items_.push_back(it);
+    return {};
+}
+
+Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
+    if (items_.empty()) return {};
+    std::string_view subject = str(items_[0].subject_off, items_[0].subject_len);
+    EVT_ASSIGN(std::uint64_t current, stream_version(txn, streams, subject));
+    const ExpectVersion& e = *opt_.expect;
+    bool ok = e.kind == ExpectVersion::Kind::any || (e.kind == ExpectVersion::Kind::no_stream && current == 0) ||
+              (e.kind == ExpectVersion::Kind::exists && current > 0) ||
+              (e.kind == ExpectVersion::Kind::exact && current == e.version);
+    if (ok) return {};
+    std::string want = e.kind == ExpectVersion::Kind::no_stream ? "no stream"
+                       : e.kind == ExpectVersion::Kind::exists  ? "an existing stream"
+                                                                : fmt::format("version {}", e.version);
+    return make_error(ErrorKind::conflict, "stream '{}' is at version {}, expected {}; nothing was written", subject,
+                      current, want);
+}
+
+Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
+    std::vector<std::uint32_t> order(items_.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return items_[a].id_hash < items_[b].id_hash; });
+    EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
+    for (std::uint32_t i : order) {
+        Item& it = items_[i];
+        char hk[8];
+        put_be64(hk, it.id_hash);
+        MDB_val k = store::val(hk, 8), v;
+        EVT_ASSIGN(bool found, c.get(k, v, MDB_SET_KEY));
+        while (found && !it.skipped) {
+            const char* d = static_cast<const char*>(v.mv_data);
+            Micros t = get_le<std::int64_t>(d);
+            if (now - t <= opt_.idempotency_window) {
+                RecordView r;
+                EVT_ASSIGN(bool there, log_.record_at(txn, topic_, get_le<std::uint32_t>(d + 8),
+                                                      get_le<std::uint64_t>(d + 12), r));
+                if (there && stored_id(r.json) == str(it.id_off, it.id_len)) it.skipped = true;
+            }
+            EVT_ASSIGN(found, c.get(k, v, MDB_NEXT_DUP));
+        }
+    }
+    // Repeats inside the batch: the first occurrence wins.
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(items_.size());
+    for (Item& it : items_)
+        if (!it.skipped && !seen.insert(str(it.id_off, it.id_len)).second) it.skipped = true;
+    return {};
+}
+
+Status Appender::write_stream_index(WriteTxn& txn, MDB_dbi streams) {
+    std::vector<std::uint32_t> order;
+    order.reserve(items_.size());
+    for (std::uint32_t i = 0; i < items_.size(); ++i)
+        if (items_[i].has_subject && !items_[i].skipped) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
+        return str(items_[a].subject_off, items_[a].subject_len) < str(items_[b].subject_off, items_[b].subject_len);
+    });
+    std::size_t i = 0;
+    char value[12];
+    while (i < order.size()) {
+        std::string_view subject = str(items_[order[i]].subject_off, items_[order[i]].subject_len);
+        if (subject.size() > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
+        EVT_ASSIGN(std::uint64_t version, stream_version(txn, streams, subject));
+        std::string key = stream_key(subject, 0);
+        char* vpos = key.data() + 2 + subject.size();
+        for (; i < order.size() && str(items_[order[i]].subject_off, items_[order[i]].subject_len) == subject; ++i) {
+            const Position& p = items_[order[i]].pos;
+            put_be64(vpos, ++version);
+            put_le<std::uint32_t>(value, p.partition);
+            put_le<std::uint64_t>(value + 4, p.offset);
+            EVT_TRY(txn.put(streams, key, std::string_view(value, 12)));
+        }
+        put_be64(vpos, 0);
+        char head[8];
+        put_le<std::uint64_t>(head, version);
+        EVT_TRY(txn.put(streams, key, std::string_view(head, 8)));
+    }
+    return {};
+}
+
+Status Appender::write_id_index(WriteTxn& txn, MDB_dbi ids) {
+    std::vector<std::uint32_t> order;
+    order.reserve(items_.size());
+    for (std::uint32_t i = 0; i < items_.size(); ++i)
+        if (!items_[i].skipped) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return items_[a].id_hash < items_[b].id_hash; });
+    EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
+    char key[8], value[kIdValue];
+    for (std::uint32_t i : order) {
+        const Item& it = items_[i];
+        put_be64(key, it.id_hash);
+        put_le<std::int64_t>(value, it.pos.time);
+        put_le<std::uint32_t>(value + 8, it.pos.partition);
+        put_le<std::uint64_t>(value + 12, it.pos.offset);
+        EVT_TRY(c.put(store::val(key, 8), store::val(value, kIdValue), 0));
+    }
+    return {};
+}
+
+Status Appender::apply(WriteTxn& txn, Micros now) {
+    EVT_ASSIGN(topic_, log_.topic(txn, topic_.name));
+    EVT_ASSIGN(MDB_dbi streams, txn.dbi(streams_db(topic_.id), true));
+    EVT_ASSIGN(MDB_dbi ids, txn.dbi(ids_db(topic_.id), true, MDB_DUPSORT | MDB_DUPFIXED));
+    for (Item& it : items_) it.skipped = false;
+    if (opt_.expect) EVT_TRY(check_expected(txn, streams));
+    if (opt_.idempotent) EVT_TRY(mark_duplicates(txn, ids, now));
+    if (opt_.partition && *opt_.partition >= topic_.partitions)
+        return make_error(ErrorKind::usage, "topic '{}' has no partition {} (it has {})", topic_.name,
+                          *opt_.partition, topic_.partitions);
+
+    struct PartitionState {
+        Cursor cursor;
+        std::uint64_t next = 0;
+        Micros last = 0;
+        bool open = false;
+    };
+    std::vector<PartitionState> parts(topic_.partitions);
+    RoundRobin rr = rr_;
+    for (Item& it : items_) {
+        if (it.skipped) continue;
+        std::uint32_t p = opt_.partition ? *opt_.partition
+                          : it.has_key   ? it.key_partition_hash % topic_.partitions
+                                         : rr.next(topic_.partitions);
+        PartitionState& ps = parts[p];
+        if (!ps.open) {
+            EVT_ASSIGN(MDB_dbi d, txn.dbi(records_db(topic_.id, p), true));
+            EVT_ASSIGN(ps.cursor, Cursor::open(txn, d));
+            MDB_val k, v;
+            EVT_ASSIGN(bool any, ps.cursor.get(k, v, MDB_LAST));
+            if (any) {
+                ps.next = get_be64(static_cast<const char*>(k.mv_data)) + 1;
+                EVT_ASSIGN(RecordView last, decode_record(store::view(v)));
+                ps.last = last.time;
+            }
+            ps.open = true;
+        }
+        it.pos = Position{p, ps.next++, std::max(now, ps.last)};
+        ps.last = it.pos.time;
+        value_buf_.clear();
+        encode_record(value_buf_, it.pos.time, it.has_key, str(it.key_off, it.key_len), str(it.type_off, it.type_len),
+                      str(it.json_off, it.json_len));
+        OffsetKey key(it.pos.offset);
+        EVT_TRY(ps.cursor.put(store::val(key.view()), store::val(value_buf_), MDB_APPEND));
+    }
+    EVT_TRY(write_stream_index(txn, streams));
+    EVT_TRY(write_id_index(txn, ids));
+    next_rr_ = rr;
+    return {};
+}
+
+Result<CommitResult> Appender::commit() {
+    CommitResult r;
+    committed_.clear();
+    committed_arena_.clear();
+    if (items_.empty()) return r;
+    Micros now = now_micros();
+    EVT_TRY(log_.write([&](WriteTxn& txn) { return apply(txn, now); }));
+    rr_ = next_rr_;
+    for (const Item& it : items_) (it.skipped ? r.skipped : r.stored)++;
+    committed_.swap(items_);
+    committed_arena_.swap(arena_);
+    items_.clear();
+    arena_.clear();
+    return r;
+}
+
+void Appender::for_each_stored(const std::function<void(std::string_view, const Position&)>& fn) const {
+    for (const Item& it : committed_)
+        if (!it.skipped) fn(std::string_view(committed_arena_.data() + it.json_off, it.json_len), it.pos);
+}
+
+}  // namespace evt::log

@@ -1,0 +1,115 @@
+// Appending events to a topic in batches.
+//
+// The caller add()s prepared events; commit() writes everything added since
+// the last commit in one LMDB write transaction: records under dense offsets
+// (MDB_APPEND), the per-subject stream index and the event-id index, then one
+// fsync (unless sync is off). Index keys are sorted per batch before they are
+// inserted, which keeps index maintenance cheap. If the map is full the batch
+// is retried after growing the map, so a batch is all or nothing.
+//
+// Partition of an event: the explicit partition if set, else
+// murmur2(key) % partitions for keyed events, else round-robin.
+// Append time is max(now, the partition's last append time), so it never goes
+// back and time seeks can binary-search.
+//
+// With `idempotent`, an event whose id was appended to this topic within the
+// window (or earlier in the same batch) is skipped, not stored. With `expect`,
+// the batch must hold events of one subject and is written only if that
+// subject's version matches (else ErrorKind::conflict, nothing written).
+//
+// Errors from commit(): conflict (expected version), not_found (the topic was
+// deleted meanwhile), io (disk full; the log is left as it was), busy, corrupt.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <lmdb.h>
+
+#include "core/event/codec.hpp"
+#include "core/log/log.hpp"
+#include "core/route/partitioner.hpp"
+
+namespace evt::log {
+
+struct ExpectVersion {
+    enum class Kind { any, no_stream, exists, exact } kind = Kind::any;
+    std::uint64_t version = 0;
+};
+Result<ExpectVersion> parse_expect_version(std::string_view text);
+
+struct AppendOptions {
+    std::optional<std::uint32_t> partition;
+    bool idempotent = false;
+    Micros idempotency_window = 24LL * 3600 * 1000000;
+    std::optional<ExpectVersion> expect;
+};
+
+struct Position {
+    std::uint32_t partition = 0;
+    std::uint64_t offset = 0;
+    Micros time = 0;
+};
+
+struct CommitResult {
+    std::uint64_t stored = 0;
+    std::uint64_t skipped = 0;  // duplicates under --idempotent
+};
+
+class Appender {
+public:
+    Appender(Log& log, TopicConfig topic, AppendOptions options);
+
+    // Copies the event into the pending batch. Errors: invalid (key or type
+    // longer than 65535 bytes; a second subject under --expect-version).
+    Status add(const event::Prepared& e);
+    std::size_t pending() const { return items_.size(); }
+    std::size_t pending_bytes() const { return arena_.size(); }
+
+    Result<CommitResult> commit();
+
+    // After a commit: the events it stored, in input order, with positions.
+    void for_each_stored(const std::function<void(std::string_view json, const Position&)>& fn) const;
+    const TopicConfig& topic() const { return topic_; }
+
+private:
+    struct Item {
+        std::uint32_t json_off, json_len;
+        std::uint32_t subject_off, subject_len;
+        std::uint32_t key_off, key_len;
+        std::uint32_t type_off, type_len;
+        std::uint32_t id_off, id_len;
+        std::uint64_t id_hash;
+        std::uint32_t key_partition_hash;  // murmur2 & 0x7fffffff
+        bool has_key, has_subject;
+        bool skipped;
+        Position pos;
+    };
+
+    Status apply(store::WriteTxn& txn, Micros now);
+    Status check_expected(store::WriteTxn& txn, MDB_dbi streams);
+    Status mark_duplicates(store::WriteTxn& txn, MDB_dbi ids, Micros now);
+    Status write_stream_index(store::WriteTxn& txn, MDB_dbi streams);
+    Status write_id_index(store::WriteTxn& txn, MDB_dbi ids);
+    std::string_view str(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
+
+    Log& log_;
+    TopicConfig topic_;
+    AppendOptions opt_;
+    RoundRobin rr_;
+    RoundRobin next_rr_;
+    std::string arena_;
+    std::vector<Item> items_;
+    std::vector<Item> committed_;
+    std::string committed_arena_;
+    std::string value_buf_;
+};
+
+// 64-bit FNV-1a of an event id: the key of the id index (schemas/STORAGE.md).
+std::uint64_t id_hash(std::string_view id) noexcept;
+
+}  // namespace evt::log

@@ -1,0 +1,53 @@
+// Ingest: NDJSON lines in, events appended, with the atomicity of SPEC.md 4.
+//
+// The loop reads lines, prepares each event (event::Codec) and adds it to the
+// Appender's batch. A batch is committed when it is large (kBatchEvents or
+// kBatchBytes), when the input has nothing more to read right now (so a slow
+// producer's events are visible within milliseconds), for every event with
+// Sync::each, and at the end of input.
+//
+// Bad lines, by mode:
+//   prefix (default)  commit what came before, then fail: "line N: <why>
+//                     (M events before it were stored)" — exactly the lines
+//                     before it are stored.
+//   atomic            the whole input is one batch; a bad line fails with
+//                     nothing stored.
+//   skip_bad          the bad line goes to on_reject and the rest goes on.
+//
+// Errors: invalid (a bad line; message starts with its position), conflict
+// (expected version), and the Appender's and LineReader's errors.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "core/cli/lines.hpp"
+#include "core/event/codec.hpp"
+#include "core/log/appender.hpp"
+
+namespace evt::log {
+
+enum class Sync { each, batch, none };
+enum class BadLines { prefix, atomic, skip_bad };
+
+struct IngestReport {
+    std::uint64_t lines = 0;
+    std::uint64_t stored = 0;
+    std::uint64_t duplicates = 0;
+    std::uint64_t rejected = 0;
+};
+
+struct IngestHooks {
+    // A rejected line under skip_bad: where, why, and the line's text.
+    std::function<Status(const cli::Line&, const std::string& why)> on_reject;
+    // After each commit (for --echo).
+    std::function<Status(const Appender&)> on_commit;
+};
+
+Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Appender& appender, Sync sync,
+                            BadLines mode, const IngestHooks& hooks);
+
+// "line 17" for stdin, "orders.ndjson: line 17" for a named file.
+std::string where(const cli::Line& line);
+
+}  // namespace evt::log

@@ -1,0 +1,301 @@
+#include "core/log/log.hpp"
+
+#include <algorithm>
+
+namespace evt::log {
+
+using store::Cursor;
+using store::Txn;
+using store::WriteTxn;
+
+namespace {
+
+constexpr const char* kMetaDb = "meta";
+constexpr const char* kTopicsDb = "topics";
+constexpr std::size_t kTopicValue = 36;
+
+std::string encode_topic(const TopicConfig& t) {
+    std::string v(kTopicValue, '\0');
+    put_le<std::uint32_t>(v.data(), t.id);
+    put_le<std::uint32_t>(v.data() + 4, t.partitions);
+    put_le<std::int64_t>(v.data() + 8, t.created);
+    put_le<std::int64_t>(v.data() + 16, t.retention);
+    put_le<std::uint64_t>(v.data() + 24, t.retention_bytes);
+    put_le<std::uint32_t>(v.data() + 32, t.compact ? 1u : 0u);
+    return v;
+}
+
+Result<TopicConfig> decode_topic(std::string_view name, std::string_view v) {
+    if (v.size() < kTopicValue) return make_error(ErrorKind::corrupt, "topic '{}': short configuration", name);
+    TopicConfig t;
+    t.name = std::string(name);
+    t.id = get_le<std::uint32_t>(v.data());
+    t.partitions = get_le<std::uint32_t>(v.data() + 4);
+    t.created = get_le<std::int64_t>(v.data() + 8);
+    t.retention = get_le<std::int64_t>(v.data() + 16);
+    t.retention_bytes = get_le<std::uint64_t>(v.data() + 24);
+    t.compact = (get_le<std::uint32_t>(v.data() + 32) & 1) != 0;
+    if (t.partitions == 0 || t.partitions > kMaxPartitions)
+        return make_error(ErrorKind::corrupt, "topic '{}': {} partitions", name, t.partitions);
+    return t;
+}
+
+Status create_db(WriteTxn& txn, const std::string& name, unsigned flags = 0) {
+    auto d = txn.dbi(name, true, flags);
+    if (!d.ok()) return d.error();
+    return {};
+}
+
+}  // namespace
+
+std::string records_db(std::uint32_t topic_id, std::uint32_t partition) {
+    return fmt::format("r:{}:{}", topic_id, partition);
+}
+std::string streams_db(std::uint32_t topic_id) { return fmt::format("s:{}", topic_id); }
+std::string ids_db(std::uint32_t topic_id) { return fmt::format("i:{}", topic_id); }
+
+Status check_topic_name(std::string_view name) {
+    if (name.empty()) return Error{ErrorKind::usage, "a topic name cannot be empty"};
+    if (name.size() > 249) return make_error(ErrorKind::usage, "topic name '{}' is longer than 249 characters", name);
+    if (name == "." || name == "..") return make_error(ErrorKind::usage, "'{}' is not a valid topic name", name);
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-';
+        if (!ok)
+            return make_error(ErrorKind::usage,
+                              "topic name '{}' may only contain letters, digits, '.', '_' and '-'", name);
+    }
+    return {};
+}
+
+Result<std::unique_ptr<Log>> Log::open(const std::string& path, Access access) {
+    if (path.rfind("kafka://", 0) == 0)
+        return Error{ErrorKind::unavailable,
+                     "the Kafka backend (kafka://) is not built into this evt; use a log directory"};
+    std::unique_ptr<Log> log(new Log());
+    log->path_ = path;
+    EVT_ASSIGN(store::Env * env,
+               store::Env::open_new(path, access == Access::write ? store::Env::Mode::write : store::Env::Mode::read));
+    log->env_.reset(env);
+    EVT_TRY(log->check_format(access == Access::write));
+    return log;
+}
+
+Status Log::check_format(bool stamp) {
+    {
+        EVT_ASSIGN(auto txn, env_->read());
+        auto dbi = txn.dbi(kMetaDb, false);
+        if (dbi.ok()) {
+            std::string_view v;
+            EVT_ASSIGN(bool found, txn.get(*dbi, "format", v));
+            if (found) {
+                std::uint32_t version = v.size() == 4 ? get_le<std::uint32_t>(v.data()) : 0;
+                if (version != kFormatVersion)
+                    return make_error(ErrorKind::corrupt,
+                                      "'{}': unknown log format version {} (this evt reads version {})", path_,
+                                      version, kFormatVersion);
+                return {};
+            }
+        } else if (dbi.error().kind != ErrorKind::not_found) {
+            return dbi.error();
+        }
+    }
+    if (!stamp) return {};
+    return write([&](WriteTxn& txn) -> Status {
+        EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
+        std::string_view existing;
+        EVT_ASSIGN(bool found, txn.get(meta, "format", existing));
+        if (found) return {};
+        char v[4];
+        put_le<std::uint32_t>(v, kFormatVersion);
+        EVT_TRY(txn.put(meta, "format", std::string_view(v, 4)));
+        return txn.put(meta, "next_topic_id", std::string_view("\1\0\0\0", 4));
+    });
+}
+
+Status Log::write(const std::function<Status(WriteTxn&)>& fn) {
+    for (int attempt = 0;; ++attempt) {
+        EVT_ASSIGN(WriteTxn txn, env_->write());
+        Status s = fn(txn);
+        if (s.ok()) s = txn.commit();
+        if (s.ok()) return s;
+        txn.abort();
+        if (!store::is_map_full(s.error()) || attempt >= 16) return s;
+        EVT_TRY(env_->grow());
+    }
+}
+
+Result<std::optional<TopicConfig>> Log::find_topic(Txn& txn, std::string_view name) {
+    auto dbi = txn.dbi(kTopicsDb, false);
+    if (!dbi.ok()) {
+        if (dbi.error().kind == ErrorKind::not_found) return std::optional<TopicConfig>();
+        return dbi.error();
+    }
+    std::string_view v;
+    EVT_ASSIGN(bool found, txn.get(*dbi, name, v));
+    if (!found) return std::optional<TopicConfig>();
+    EVT_ASSIGN(TopicConfig t, decode_topic(name, v));
+    return std::optional<TopicConfig>(std::move(t));
+}
+
+Result<TopicConfig> Log::topic(Txn& txn, std::string_view name) {
+    EVT_ASSIGN(auto t, find_topic(txn, name));
+    if (!t) return make_error(ErrorKind::not_found, "no such topic '{}'", name);
+    return *t;
+}
+
+Result<std::vector<TopicConfig>> Log::topics(Txn& txn) {
+    std::vector<TopicConfig> out;
+    auto dbi = txn.dbi(kTopicsDb, false);
+    if (!dbi.ok()) {
+        if (dbi.error().kind == ErrorKind::not_found) return out;
+        return dbi.error();
+    }
+    EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
+    MDB_val k, v;
+    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+        EVT_ASSIGN(bool more, c.get(k, v, op));
+        if (!more) break;
+        EVT_ASSIGN(TopicConfig t, decode_topic(store::view(k), store::view(v)));
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+Status Log::write_topic(WriteTxn& txn, const TopicConfig& t) {
+    EVT_ASSIGN(MDB_dbi topics, txn.dbi(kTopicsDb, true));
+    return txn.put(topics, t.name, encode_topic(t));
+}
+
+Result<TopicConfig> Log::create_topic(std::string_view name, const TopicOptions& o) {
+    EVT_TRY(check_topic_name(name));
+    if (o.partitions == 0 || o.partitions > kMaxPartitions)
+        return make_error(ErrorKind::usage, "--partitions must be between 1 and {}", kMaxPartitions);
+    TopicConfig t;
+    Status s = write([&](WriteTxn& txn) -> Status {
+        EVT_ASSIGN(auto existing, find_topic(txn, name));
+        if (existing) return make_error(ErrorKind::conflict, "topic '{}' already exists", name);
+        EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
+        std::string_view idv;
+        EVT_ASSIGN(bool found, txn.get(meta, "next_topic_id", idv));
+        std::uint32_t id = found && idv.size() == 4 ? get_le<std::uint32_t>(idv.data()) : 1;
+        char next[4];
+        put_le<std::uint32_t>(next, id + 1);
+        EVT_TRY(txn.put(meta, "next_topic_id", std::string_view(next, 4)));
+        t = TopicConfig{std::string(name), id, o.partitions, now_micros(), o.retention, o.retention_bytes, o.compact};
+        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(create_db(txn, records_db(id, p)));
+        EVT_TRY(create_db(txn, streams_db(id)));
+        EVT_TRY(create_db(txn, ids_db(id), MDB_DUPSORT | MDB_DUPFIXED));
+        return write_topic(txn, t);
+    });
+    if (!s.ok()) return s.error();
+    return t;
+}
+
+Result<TopicConfig> Log::ensure_topic(std::string_view name, const TopicOptions& o) {
+    {
+        EVT_ASSIGN(auto txn, env_->read());
+        EVT_ASSIGN(auto t, find_topic(txn, name));
+        if (t) return *t;
+    }
+    auto created = create_topic(name, o);
+    if (!created.ok() && created.error().kind == ErrorKind::conflict) {  // lost a race: fine
+        EVT_ASSIGN(auto txn, env_->read());
+        return topic(txn, name);
+    }
+    return created;
+}
+
+Result<TopicConfig> Log::alter_partitions(std::string_view name, std::uint32_t partitions) {
+    TopicConfig t;
+    Status s = write([&](WriteTxn& txn) -> Status {
+        EVT_ASSIGN(t, topic(txn, name));
+        if (partitions < t.partitions)
+            return make_error(ErrorKind::usage, "topic '{}' has {} partitions; partitions can only be added", name,
+                              t.partitions);
+        if (partitions > kMaxPartitions)
+            return make_error(ErrorKind::usage, "--partitions must be between 1 and {}", kMaxPartitions);
+        for (std::uint32_t p = t.partitions; p < partitions; ++p)
+            EVT_TRY(create_db(txn, records_db(t.id, p)));
+        t.partitions = partitions;
+        return write_topic(txn, t);
+    });
+    if (!s.ok()) return s.error();
+    return t;
+}
+
+Status Log::delete_topic(std::string_view name) {
+    return write([&](WriteTxn& txn) -> Status {
+        EVT_ASSIGN(TopicConfig t, topic(txn, name));
+        auto drop = [&](const std::string& db) -> Status {
+            auto d = txn.dbi(db, false);
+            if (!d.ok()) return d.error().kind == ErrorKind::not_found ? Status() : Status(d.error());
+            Status s = txn.drop(*d, true);
+            env_->dbi_cache().erase(db);
+            return s;
+        };
+        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(drop(records_db(t.id, p)));
+        EVT_TRY(drop(streams_db(t.id)));
+        EVT_TRY(drop(ids_db(t.id)));
+        EVT_ASSIGN(MDB_dbi topics, txn.dbi(kTopicsDb, true));
+        return txn.del(topics, name);
+    });
+}
+
+Result<PartitionInfo> Log::partition_info(Txn& txn, const TopicConfig& t, std::uint32_t p, bool with_bytes) {
+    PartitionInfo info;
+    info.partition = p;
+    auto dbi = txn.dbi(records_db(t.id, p), false);
+    if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Result<PartitionInfo>(info) : dbi.error();
+    EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
+    MDB_val k, v;
+    EVT_ASSIGN(bool any, c.get(k, v, MDB_FIRST));
+    if (!any) {
+        // An empty partition keeps its end offset in the meta database once
+        // retention has removed records; with no records ever written it is 0.
+        return info;
+    }
+    info.start = get_be64(static_cast<const char*>(k.mv_data));
+    EVT_ASSIGN(RecordView first, decode_record(store::view(v)));
+    info.first_time = first.time;
+    EVT_TRY(c.get(k, v, MDB_LAST));
+    info.end = get_be64(static_cast<const char*>(k.mv_data)) + 1;
+    EVT_ASSIGN(RecordView last, decode_record(store::view(v)));
+    info.last_time = last.time;
+    if (with_bytes) {
+        MDB_stat st;
+        if (mdb_stat(txn.raw(), *dbi, &st) == 0)
+            info.bytes = static_cast<std::uint64_t>(st.ms_psize) *
+                         (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
+    }
+    return info;
+}
+
+Result<bool> Log::record_at(Txn& txn, const TopicConfig& t, std::uint32_t p, std::uint64_t offset, RecordView& out) {
+    auto dbi = txn.dbi(records_db(t.id, p), false);
+    if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Result<bool>(false) : dbi.error();
+    OffsetKey key(offset);
+    std::string_view v;
+    EVT_ASSIGN(bool found, txn.get(*dbi, key.view(), v));
+    if (!found) return false;
+    EVT_ASSIGN(out, decode_record(v));
+    out.partition = p;
+    out.offset = offset;
+    return true;
+}
+
+Result<std::uint64_t> Log::seek_time(Txn& txn, const TopicConfig& t, std::uint32_t p, Micros at) {
+    EVT_ASSIGN(PartitionInfo info, partition_info(txn, t, p));
+    std::uint64_t lo = info.start, hi = info.end;  // answer in [lo, hi]
+    while (lo < hi) {
+        std::uint64_t mid = lo + (hi - lo) / 2;
+        RecordView r;
+        EVT_ASSIGN(bool found, record_at(txn, t, p, mid, r));
+        if (!found) return make_error(ErrorKind::corrupt, "partition {} of '{}' has a gap at offset {}", p, t.name, mid);
+        if (r.time < at) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+}  // namespace evt::log

@@ -1,0 +1,111 @@
+// The log: an LMDB environment holding topics, their partitions and records,
+// and the indexes over them (schemas/STORAGE.md is the byte-level contract).
+//
+// A Log is opened per process on a directory. Opening for writing creates the
+// directory (mode 0700) and stamps the format version; opening any log whose
+// version this build does not know fails with ErrorKind::corrupt ("unknown
+// format version"), which tools report with exit 65.
+//
+// Topics are created explicitly (create_topic) or on first append. Each topic
+// has a numeric id that names its databases, so a deleted and recreated topic
+// never sees old records. Partition state (start, end, first and last append
+// time) is derived from the records themselves; nothing is cached across
+// transactions, so several processes can share one log.
+//
+// Errors: not_found (no log, no topic), invalid/usage (bad topic name,
+// partition counts), conflict (topic exists), io, busy, corrupt.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/log/record.hpp"
+#include "core/store/env.hpp"
+#include "core/util/result.hpp"
+
+namespace evt::log {
+
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kMaxPartitions = 256;
+
+struct TopicConfig {
+    std::string name;
+    std::uint32_t id = 0;
+    std::uint32_t partitions = 1;
+    Micros created = 0;
+    Micros retention = 0;              // 0: keep forever
+    std::uint64_t retention_bytes = 0; // 0: no size limit
+    bool compact = false;
+};
+
+struct PartitionInfo {
+    std::uint32_t partition = 0;
+    std::uint64_t start = 0;  // first offset present
+    std::uint64_t end = 0;    // next offset to be written (log end offset)
+    std::uint64_t bytes = 0;  // stored bytes of the records' values
+    Micros first_time = 0;
+    Micros last_time = 0;
+    std::uint64_t count() const { return end - start; }
+};
+
+struct TopicOptions {
+    std::uint32_t partitions = 1;
+    Micros retention = 0;
+    std::uint64_t retention_bytes = 0;
+    bool compact = false;
+};
+
+// Names of the databases of a topic.
+std::string records_db(std::uint32_t topic_id, std::uint32_t partition);
+std::string streams_db(std::uint32_t topic_id);
+std::string ids_db(std::uint32_t topic_id);
+
+Status check_topic_name(std::string_view name);
+
+class Log {
+public:
+    enum class Access { read, write };
+    static Result<std::unique_ptr<Log>> open(const std::string& path, Access access);
+
+    store::Env& env() { return *env_; }
+    const std::string& path() const { return path_; }
+
+    // Topic catalogue, read inside the caller's transaction.
+    Result<std::optional<TopicConfig>> find_topic(store::Txn& txn, std::string_view name);
+    Result<TopicConfig> topic(store::Txn& txn, std::string_view name);  // not_found if absent
+    Result<std::vector<TopicConfig>> topics(store::Txn& txn);
+
+    // Each of these runs its own write transaction.
+    Result<TopicConfig> create_topic(std::string_view name, const TopicOptions& options);
+    Result<TopicConfig> ensure_topic(std::string_view name, const TopicOptions& options);
+    Result<TopicConfig> alter_partitions(std::string_view name, std::uint32_t partitions);
+    Status delete_topic(std::string_view name);
+
+    // Partition state, from the records (a few cursor moves per partition).
+    Result<PartitionInfo> partition_info(store::Txn& txn, const TopicConfig& t, std::uint32_t p,
+                                         bool with_bytes = false);
+    // The record at an offset; found=false when absent.
+    Result<bool> record_at(store::Txn& txn, const TopicConfig& t, std::uint32_t p, std::uint64_t offset,
+                           RecordView& out);
+    // The first offset in [start, end) appended at or after `t` (binary search).
+    Result<std::uint64_t> seek_time(store::Txn& txn, const TopicConfig& t, std::uint32_t p, Micros at);
+
+    // Runs fn in a write transaction, committing if it succeeds; on a full map
+    // grows the map and runs fn again from scratch.
+    Status write(const std::function<Status(store::WriteTxn&)>& fn);
+
+    Status write_topic(store::WriteTxn& txn, const TopicConfig& t);
+
+private:
+    Log() = default;
+    Status check_format(bool stamp);
+
+    std::unique_ptr<store::Env> env_;
+    std::string path_;
+};
+
+}  // namespace evt::log

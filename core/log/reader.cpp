@@ -1,0 +1,323 @@
+#include "core/log/reader.hpp"
+
+#include <fnmatch.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <queue>
+
+namespace evt::log {
+
+using store::Cursor;
+
+namespace {
+
+constexpr std::uint64_t kRecordsPerSnapshot = 65536;
+
+bool type_matches(const std::vector<std::string>& globs, std::string_view type) {
+    if (globs.empty()) return true;
+    std::string t(type);
+    for (const auto& g : globs)
+        if (fnmatch(g.c_str(), t.c_str(), 0) == 0) return true;
+    return false;
+}
+
+struct Range {
+    std::uint32_t partition;
+    std::uint64_t next;  // next offset to read
+    std::uint64_t end;   // stop before this offset
+};
+
+Result<std::uint64_t> resolve(Log& log, store::Txn& txn, const TopicConfig& t, const PartitionInfo& info,
+                              const OffsetSpec& s) {
+    switch (s.kind) {
+    case OffsetSpec::Kind::beginning: return info.start;
+    case OffsetSpec::Kind::end: return info.end;
+    case OffsetSpec::Kind::offset: return std::clamp(s.n, info.start, info.end);
+    case OffsetSpec::Kind::last: return info.end - std::min(s.n, info.count());
+    case OffsetSpec::Kind::time: return log.seek_time(txn, t, info.partition, s.time);
+    }
+    return info.start;
+}
+
+class Walker {
+public:
+    Walker(Log& log, const ReadOptions& o, const RecordFn& fn) : log_(log), o_(o), fn_(fn) {}
+
+    Status setup(store::ReadTxn& txn, const TopicConfig& t) {
+        topic_ = t;
+        std::vector<std::uint32_t> parts = o_.partitions;
+        if (parts.empty())
+            for (std::uint32_t p = 0; p < t.partitions; ++p) parts.push_back(p);
+        std::uint64_t total = 0;
+        for (std::uint32_t p : parts) {
+            if (p >= t.partitions)
+                return make_error(ErrorKind::usage, "topic '{}' has no partition {} (it has {})", t.name, p,
+                                  t.partitions);
+            EVT_ASSIGN(PartitionInfo info, log_.partition_info(txn, t, p));
+            Range r{p, 0, 0};
+            EVT_ASSIGN(r.next, resolve(log_, txn, t, info, o_.from));
+            r.end = info.end;
+            bounded_ = o_.to.has_value();
+            if (o_.to) {
+                EVT_ASSIGN(std::uint64_t to, resolve(log_, txn, t, info, *o_.to));
+                r.end = std::max(r.next, to);
+            }
+            total += r.end - r.next;
+            ranges_.push_back(r);
+        }
+        // -N across merged partitions: the last N of the merged order.
+        if (o_.from.kind == OffsetSpec::Kind::last && !o_.by_partition && total > o_.from.n)
+            skip_ = total - o_.from.n;
+        return {};
+    }
+
+    // Grows each open range to the partition's current end (follow mode).
+    Status refresh_ends(store::ReadTxn& txn) {
+        if (bounded_) return {};
+        for (Range& r : ranges_) {
+            EVT_ASSIGN(PartitionInfo info, log_.partition_info(txn, topic_, r.partition));
+            r.end = std::max(r.end, info.end);
+        }
+        return {};
+    }
+
+    bool caught_up() const {
+        return std::all_of(ranges_.begin(), ranges_.end(), [](const Range& r) { return r.next >= r.end; });
+    }
+    bool done() const { return stopped_ || (o_.limit && emitted_ >= o_.limit); }
+
+    // One snapshot's worth of records. Returns when the ranges are exhausted,
+    // the budget is spent, or the callback stops.
+    Status round(store::ReadTxn& txn) {
+        std::uint64_t budget = kRecordsPerSnapshot;
+        if (o_.by_partition) {
+            for (Range& r : ranges_) {
+                EVT_TRY(walk_one(txn, r, budget));
+                if (done() || budget == 0) break;
+            }
+            return {};
+        }
+        return walk_merged(txn, budget);
+    }
+
+private:
+    Status emit(const RecordView& rec) {
+        if (skip_) {
+            --skip_;
+            return {};
+        }
+        if (!type_matches(o_.types, rec.type)) return {};
+        EVT_ASSIGN(bool more, fn_(rec));
+        ++emitted_;
+        if (!more) stopped_ = true;
+        return {};
+    }
+
+    Status open_cursor(store::ReadTxn& txn, const Range& r, Cursor& c, MDB_val& k, MDB_val& v, bool& positioned) {
+        EVT_ASSIGN(MDB_dbi d, txn.dbi(records_db(topic_.id, r.partition), false));
+        EVT_ASSIGN(c, Cursor::open(txn, d));
+        OffsetKey key(r.next);
+        k = store::val(key.view());
+        EVT_ASSIGN(positioned, c.get(k, v, MDB_SET_RANGE));
+        return {};
+    }
+
+    Status walk_one(store::ReadTxn& txn, Range& r, std::uint64_t& budget) {
+        if (r.next >= r.end) return {};
+        Cursor c;
+        MDB_val k, v;
+        bool ok;
+        EVT_TRY(open_cursor(txn, r, c, k, v, ok));
+        while (ok && budget && !done()) {
+            std::uint64_t off = get_be64(static_cast<const char*>(k.mv_data));
+            if (off >= r.end) break;
+            EVT_ASSIGN(RecordView rec, decode_record(store::view(v)));
+            rec.partition = r.partition;
+            rec.offset = off;
+            r.next = off + 1;
+            --budget;
+            EVT_TRY(emit(rec));
+            EVT_ASSIGN(ok, c.get(k, v, MDB_NEXT));
+        }
+        return {};
+    }
+
+    Status walk_merged(store::ReadTxn& txn, std::uint64_t& budget) {
+        struct Head {
+            Micros time;
+            std::uint32_t index;
+            RecordView rec;
+        };
+        auto later = [](const Head& a, const Head& b) {
+            return a.time != b.time ? a.time > b.time : a.rec.partition > b.rec.partition;
+        };
+        std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
+        std::vector<Cursor> cursors(ranges_.size());
+        auto load = [&](std::uint32_t i, MDB_val& k, MDB_val& v, bool ok) -> Status {
+            if (!ok) return {};
+            std::uint64_t off = get_be64(static_cast<const char*>(k.mv_data));
+            if (off >= ranges_[i].end) return {};
+            EVT_ASSIGN(RecordView rec, decode_record(store::view(v)));
+            rec.partition = ranges_[i].partition;
+            rec.offset = off;
+            heap.push(Head{rec.time, i, rec});
+            return {};
+        };
+        for (std::uint32_t i = 0; i < ranges_.size(); ++i) {
+            if (ranges_[i].next >= ranges_[i].end) continue;
+            MDB_val k, v;
+            bool ok;
+            EVT_TRY(open_cursor(txn, ranges_[i], cursors[i], k, v, ok));
+            EVT_TRY(load(i, k, v, ok));
+        }
+        while (!heap.empty() && budget && !done()) {
+            Head h = heap.top();
+            heap.pop();
+            ranges_[h.index].next = h.rec.offset + 1;
+            --budget;
+            EVT_TRY(emit(h.rec));
+            MDB_val k, v;
+            EVT_ASSIGN(bool ok, cursors[h.index].get(k, v, MDB_NEXT));
+            EVT_TRY(load(h.index, k, v, ok));
+        }
+        return {};
+    }
+
+    Log& log_;
+    const ReadOptions& o_;
+    const RecordFn& fn_;
+    TopicConfig topic_;
+    std::vector<Range> ranges_;
+    std::uint64_t skip_ = 0;
+    std::uint64_t emitted_ = 0;
+    bool stopped_ = false;
+    bool bounded_ = false;
+};
+
+// Backs off from 1 ms to 20 ms of idle waiting; inotify usually wakes us first.
+int idle_wait_ms(int idle_rounds) { return std::min(20, 1 + idle_rounds); }
+
+}  // namespace
+
+Result<OffsetSpec> parse_offset_spec(std::string_view text, Micros now) {
+    OffsetSpec s;
+    if (text == "beginning" || text == "earliest") return s;
+    if (text == "end" || text == "latest") {
+        s.kind = OffsetSpec::Kind::end;
+        return s;
+    }
+    if (!text.empty() && text[0] == '@') {
+        EVT_ASSIGN(s.time, parse_time(text.substr(1), now));
+        s.kind = OffsetSpec::Kind::time;
+        return s;
+    }
+    bool last = !text.empty() && text[0] == '-';
+    std::string_view digits = last ? text.substr(1) : text;
+    auto r = std::from_chars(digits.data(), digits.data() + digits.size(), s.n);
+    if (digits.empty() || r.ec != std::errc() || r.ptr != digits.data() + digits.size())
+        return make_error(ErrorKind::usage, "invalid position '{}' (beginning, end, N, -N or @TIME)", text);
+    s.kind = last ? OffsetSpec::Kind::last : OffsetSpec::Kind::offset;
+    return s;
+}
+
+LogWatcher::LogWatcher(const std::string& log_dir) {
+    fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ >= 0) inotify_add_watch(fd_, (log_dir + "/data.mdb").c_str(), IN_MODIFY);
+}
+
+LogWatcher::~LogWatcher() {
+    if (fd_ >= 0) close(fd_);
+}
+
+void LogWatcher::wait(int timeout_ms) {
+    if (fd_ < 0) {
+        usleep(static_cast<useconds_t>(timeout_ms) * 1000);
+        return;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) > 0) {
+        char buf[4096];
+        while (read(fd_, buf, sizeof buf) > 0) {
+        }
+    }
+}
+
+Status read_topic(Log& log, std::string_view topic, const ReadOptions& o, const RecordFn& fn,
+                  const FollowHooks& hooks) {
+    Walker w(log, o, fn);
+    EVT_ASSIGN(store::ReadTxn txn, log.env().read());
+    EVT_ASSIGN(TopicConfig t, log.topic(txn, topic));
+    EVT_TRY(w.setup(txn, t));
+    std::unique_ptr<LogWatcher> watcher;
+    int idle = 0;
+    for (;;) {
+        EVT_TRY(w.round(txn));
+        if (w.done()) return {};
+        if (w.caught_up()) {
+            if (!o.follow) return {};
+            if (hooks.idle) EVT_TRY(hooks.idle());
+            if (!watcher) watcher = std::make_unique<LogWatcher>(log.path());
+            txn.reset();
+            if (hooks.stop && hooks.stop()) return {};
+            watcher->wait(idle_wait_ms(idle++));
+            EVT_TRY(txn.renew());
+            EVT_TRY(w.refresh_ends(txn));
+            if (!w.caught_up()) idle = 0;
+        } else {
+            txn.reset();
+            EVT_TRY(txn.renew());
+        }
+    }
+}
+
+Status read_stream(Log& log, std::string_view topic, std::string_view subject, const ReadOptions& o,
+                   const std::function<Result<bool>(const RecordView&, std::uint64_t)>& fn, const FollowHooks& hooks) {
+    EVT_ASSIGN(store::ReadTxn txn, log.env().read());
+    EVT_ASSIGN(TopicConfig t, log.topic(txn, topic));
+    std::string key(2 + subject.size() + 8, '\0');
+    key[0] = static_cast<char>((subject.size() >> 8) & 0xff);
+    key[1] = static_cast<char>(subject.size() & 0xff);
+    std::memcpy(key.data() + 2, subject.data(), subject.size());
+    char* vpos = key.data() + 2 + subject.size();
+    std::uint64_t version = 0, emitted = 0;
+    std::unique_ptr<LogWatcher> watcher;
+    int idle = 0;
+    for (;;) {
+        auto dbi = txn.dbi(streams_db(t.id), false);
+        if (!dbi.ok() && dbi.error().kind != ErrorKind::not_found) return dbi.error();
+        bool progressed = false;
+        if (dbi.ok()) {
+            EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
+            put_be64(vpos, version + 1);
+            MDB_val k = store::val(key), v;
+            EVT_ASSIGN(bool ok, c.get(k, v, MDB_SET_RANGE));
+            while (ok && k.mv_size == key.size() && std::memcmp(k.mv_data, key.data(), key.size() - 8) == 0) {
+                if (v.mv_size != 12) return Error{ErrorKind::corrupt, "stream index entry has a bad size"};
+                const char* d = static_cast<const char*>(v.mv_data);
+                RecordView rec;
+                EVT_ASSIGN(bool found, log.record_at(txn, t, get_le<std::uint32_t>(d), get_le<std::uint64_t>(d + 4), rec));
+                version = get_be64(static_cast<const char*>(k.mv_data) + key.size() - 8);
+                progressed = true;
+                if (found && type_matches(o.types, rec.type)) {
+                    EVT_ASSIGN(bool more, fn(rec, version));
+                    if (!more || (o.limit && ++emitted >= o.limit)) return {};
+                }
+                EVT_ASSIGN(ok, c.get(k, v, MDB_NEXT));
+            }
+        }
+        if (!o.follow) return {};
+        if (progressed) idle = 0;
+        if (hooks.idle) EVT_TRY(hooks.idle());
+        if (!watcher) watcher = std::make_unique<LogWatcher>(log.path());
+        txn.reset();
+        if (hooks.stop && hooks.stop()) return {};
+        watcher->wait(idle_wait_ms(idle++));
+        EVT_TRY(txn.renew());
+    }
+}
+
+}  // namespace evt::log

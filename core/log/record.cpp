@@ -1,0 +1,51 @@
+#include "core/log/record.hpp"
+
+#include "core/util/crc32c.hpp"
+
+namespace evt::log {
+
+void encode_record(std::string& out, Micros time, bool has_key, std::string_view key, std::string_view type,
+                   std::string_view json) {
+    std::size_t start = out.size();
+    out.resize(start + kRecordHeader + key.size() + type.size() + json.size());
+    char* p = out.data() + start;
+    p[4] = has_key ? 1 : 0;
+    p[5] = 0;
+    put_le<std::uint16_t>(p + 6, static_cast<std::uint16_t>(key.size()));
+    put_le<std::uint16_t>(p + 8, static_cast<std::uint16_t>(type.size()));
+    put_le<std::uint16_t>(p + 10, 0);
+    put_le<std::int64_t>(p + 12, time);
+    char* q = p + kRecordHeader;
+    std::memcpy(q, key.data(), key.size());
+    q += key.size();
+    std::memcpy(q, type.data(), type.size());
+    q += type.size();
+    std::memcpy(q, json.data(), json.size());
+    std::uint32_t crc = crc32c(0, p + 4, out.size() - start - 4);
+    put_le<std::uint32_t>(p, crc);
+}
+
+Result<RecordView> decode_record(std::string_view v) {
+    if (v.size() < kRecordHeader) return Error{ErrorKind::corrupt, "record shorter than its header"};
+    const char* p = v.data();
+    RecordView r;
+    r.has_key = (p[4] & 1) != 0;
+    auto klen = get_le<std::uint16_t>(p + 6);
+    auto tlen = get_le<std::uint16_t>(p + 8);
+    r.time = get_le<std::int64_t>(p + 12);
+    if (kRecordHeader + klen + tlen > v.size()) return Error{ErrorKind::corrupt, "record lengths exceed its size"};
+    r.key = v.substr(kRecordHeader, klen);
+    r.type = v.substr(kRecordHeader + klen, tlen);
+    r.json = v.substr(kRecordHeader + klen + tlen);
+    return r;
+}
+
+Result<RecordView> verify_record(std::string_view v) {
+    if (v.size() < kRecordHeader) return Error{ErrorKind::corrupt, "record shorter than its header"};
+    std::uint32_t want = get_le<std::uint32_t>(v.data());
+    std::uint32_t got = crc32c(0, v.data() + 4, v.size() - 4);
+    if (want != got) return make_error(ErrorKind::corrupt, "CRC mismatch (stored {:08x}, computed {:08x})", want, got);
+    return decode_record(v);
+}
+
+}  // namespace evt::log

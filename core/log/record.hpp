@@ -1,0 +1,76 @@
+// One stored record: the value under a big-endian u64 offset in a partition's
+// database. The layout (format version 1, schemas/STORAGE.md):
+//
+//     0  u32  CRC-32C of bytes 4..end
+//     4  u8   flags (bit 0: the record has a routing key)
+//     5  u8   reserved, 0
+//     6  u16  key length K          (little-endian)
+//     8  u16  type length T
+//    10  u16  reserved, 0
+//    12  i64  append time, microseconds since the Unix epoch
+//    20  K bytes key, T bytes type, then the event's canonical JSON
+//
+// Pure functions; decode() returns ErrorKind::corrupt for a short value or a
+// CRC mismatch.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "core/util/result.hpp"
+#include "core/util/units.hpp"
+
+namespace evt::log {
+
+constexpr std::size_t kRecordHeader = 20;
+
+struct RecordView {
+    std::uint32_t partition = 0;
+    std::uint64_t offset = 0;
+    Micros time = 0;
+    bool has_key = false;
+    std::string_view key;
+    std::string_view type;
+    std::string_view json;
+};
+
+// Appends the encoded record to out.
+void encode_record(std::string& out, Micros time, bool has_key, std::string_view key, std::string_view type,
+                   std::string_view json);
+// Decodes without checking the CRC (the hot read path).
+Result<RecordView> decode_record(std::string_view value);
+// Checks the CRC as well.
+Result<RecordView> verify_record(std::string_view value);
+
+inline void put_be64(char* p, std::uint64_t v) {
+    for (int i = 7; i >= 0; --i) {
+        p[i] = static_cast<char>(v & 0xff);
+        v >>= 8;
+    }
+}
+inline std::uint64_t get_be64(const char* p) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+    return v;
+}
+template <class T>
+inline void put_le(char* p, T v) {
+    std::memcpy(p, &v, sizeof v);
+}
+template <class T>
+inline T get_le(const char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+// Offset keys: big-endian so that byte order is numeric order (MDB_APPEND).
+struct OffsetKey {
+    char bytes[8];
+    explicit OffsetKey(std::uint64_t o) { put_be64(bytes, o); }
+    std::string_view view() const { return {bytes, 8}; }
+};
+
+}  // namespace evt::log

@@ -1,0 +1,143 @@
+// evt-append: read CloudEvents (NDJSON) and append them to a topic.
+#include <cstdio>
+#include <fstream>
+
+#include "core/cli/output.hpp"
+#include "core/event/format.hpp"
+#include "core/log/ingest.hpp"
+#include "tools/common/runner.hpp"
+
+namespace {
+
+struct Options {
+    std::string log;
+    std::string topic;
+    std::vector<std::string> files;
+    std::uint32_t partitions = 1;
+    std::optional<std::uint32_t> partition;
+    std::string key;
+    bool atomic = false;
+    bool skip_bad = false;
+    std::string rejects;
+    std::string sync = "batch";
+    std::optional<std::string> idempotent;
+    std::string expect_version;
+    bool echo = false;
+    std::string max_bytes = "1MiB";
+    std::string source = "/evt";
+    bool require_id = false;
+    bool keep_position = false;
+};
+
+evt::Result<int> run(const Options& o) {
+    using namespace evt;
+    log::AppendOptions ao;
+    ao.partition = o.partition;
+    if (o.idempotent) {
+        ao.idempotent = true;
+        if (!o.idempotent->empty()) {
+            EVT_ASSIGN(ao.idempotency_window, parse_duration(*o.idempotent));
+        }
+    }
+    if (!o.expect_version.empty()) {
+        EVT_ASSIGN(ao.expect, log::parse_expect_version(o.expect_version));
+    }
+    event::FillOptions fo;
+    fo.source = o.source;
+    fo.require_id = o.require_id;
+    fo.keep_position = o.keep_position;
+    EVT_ASSIGN(fo.max_bytes, parse_size(o.max_bytes));
+    if (!o.key.empty()) {
+        EVT_ASSIGN(fo.key_pointer, event::to_json_pointer(o.key));
+    }
+    log::Sync sync = o.sync == "each" ? log::Sync::each : o.sync == "none" ? log::Sync::none : log::Sync::batch;
+    log::BadLines mode = o.atomic || ao.expect ? log::BadLines::atomic
+                         : o.skip_bad         ? log::BadLines::skip_bad
+                                              : log::BadLines::prefix;
+
+    EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::write));
+    log::TopicOptions to;
+    to.partitions = o.partitions;
+    EVT_ASSIGN(log::TopicConfig topic, lg->ensure_topic(o.topic, to));
+    if (sync == log::Sync::none) lg->env().set_sync(false);
+
+    log::Appender appender(*lg, topic, ao);
+    event::Codec codec(fo);
+    cli::LineReader in(o.files, fo.max_bytes);
+    cli::Output out;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> rejects(nullptr, &std::fclose);
+    if (!o.rejects.empty()) {
+        rejects.reset(std::fopen(o.rejects.c_str(), "w"));
+        if (!rejects) return make_error(ErrorKind::io, "cannot write --rejects file '{}'", o.rejects);
+    }
+    std::string topic_json = event::json_escape_string(o.topic);
+
+    log::IngestHooks hooks;
+    hooks.on_reject = [&](const cli::Line& line, const std::string& why) -> Status {
+        if (!rejects) {
+            tool::error_line(fmt::format("{}: {}", log::where(line), why));
+            return {};
+        }
+        std::string text = line.oversize ? std::string() : std::string(line.text);
+        std::fprintf(rejects.get(), "{\"line\":%llu,\"input\":\"%s\",\"reason\":\"%s\",\"text\":\"%s\"}\n",
+                     static_cast<unsigned long long>(line.number), event::json_escape_string(line.input).c_str(),
+                     event::json_escape_string(why).c_str(), event::json_escape_string(event::to_valid_utf8(text)).c_str());
+        return {};
+    };
+    if (o.echo) {
+        hooks.on_commit = [&](const log::Appender& a) -> Status {
+            a.for_each_stored([&](std::string_view json, const log::Position& p) {
+                log::RecordView r;
+                r.json = json;
+                r.partition = p.partition;
+                r.offset = p.offset;
+                r.time = p.time;
+                event::append_with_position(out.buffer(), topic_json, r);
+                out.buffer() += '\n';
+                (void)out.maybe_flush();
+            });
+            return out.flush();
+        };
+    }
+    auto report = log::ingest(in, codec, appender, sync, mode, hooks);
+    EVT_TRY(out.flush());
+    if (!report.ok()) return std::move(report).error();
+    if (report->duplicates)
+        tool::warn(fmt::format("skipped {} duplicate events (--idempotent)", report->duplicates));
+    if (report->rejected) {
+        tool::warn(fmt::format("rejected {} bad lines (--skip-bad); stored {}", report->rejected, report->stored));
+        return 65;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    evt::tool::Spec spec{"evt-append", "Append CloudEvents (one JSON object per line) to a topic.",
+                         {"evt-append -t TOPIC [OPTIONS] [FILE...]"}};
+    return evt::tool::main(argc, argv, spec, [](CLI::App& app, evt::tool::Context&) -> evt::tool::RunFn {
+        auto o = std::make_shared<Options>();
+        evt::tool::add_log_option(app, o->log);
+        app.add_option("-t,--topic", o->topic, "the topic to append to (created on first use)")->required();
+        app.add_option("FILE", o->files, "input files ('-' is stdin; default stdin)");
+        app.add_option("-P,--partitions", o->partitions, "partitions when the topic is created (default 1)")
+            ->check(CLI::Range(1, 256));
+        app.add_option("-p,--partition", o->partition, "write every event to this partition");
+        app.add_option("-k,--key", o->key, "JSON path of the routing key (default: partitionkey, then subject)");
+        auto atomic = app.add_flag("--atomic", o->atomic, "all or nothing: the whole input is one transaction");
+        app.add_flag("--skip-bad", o->skip_bad, "store the good lines, report each bad one")->excludes(atomic);
+        app.add_option("--rejects", o->rejects, "with --skip-bad, write rejected lines as NDJSON to FILE");
+        app.add_option("--sync", o->sync, "fsync each event, each batch (default) or none")
+            ->check(CLI::IsMember({"each", "batch", "none"}));
+        app.add_option("--idempotent", o->idempotent, "skip events whose id was appended within WINDOW (24h)")
+            ->expected(0, 1)->default_str("")->type_name("[=WINDOW]");
+        app.add_option("--expect-version", o->expect_version, "any, no-stream, exists or N for the events' subject");
+        app.add_flag("--echo", o->echo, "also print each stored event with its position");
+        app.add_option("--max-bytes", o->max_bytes, "largest event accepted (default 1MiB)")->check(evt::tool::Size);
+        app.add_option("--source", o->source, "source of events that have none (default /evt)");
+        app.add_flag("--require-id", o->require_id, "reject events without an id instead of filling one");
+        app.add_flag("--keep-position", o->keep_position, "keep evttopic/evtpartition/... attributes on input");
+        return [o] { return run(*o); };
+    });
+}
