@@ -246,6 +246,14 @@ Node Document::at_pointer(std::string_view pointer) const {
     return cur;
 }
 
+std::vector<std::string> string_list(Node n) {
+    std::vector<std::string> out;
+    if (n.is_scalar()) out.emplace_back(n.str());
+    for (std::size_t i = 0; i < (n.is_seq() ? n.size() : 0); ++i)
+        if (n.item(i).is_scalar()) out.emplace_back(n.item(i).str());
+    return out;
+}
+
 std::string pointer_unescape(std::string_view s) {
     std::string out;
     out.reserve(s.size());

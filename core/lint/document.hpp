@@ -94,6 +94,9 @@ private:
     Node find_in_map(std::uint32_t id, std::string_view key) const;
 };
 
+// The strings of a scalar or of a sequence of scalars (anything else: none).
+std::vector<std::string> string_list(Node n);
+
 // "~1" -> "/", "~0" -> "~" in one pointer segment, and the reverse.
 std::string pointer_unescape(std::string_view segment);
 std::string pointer_escape(std::string_view segment);
