@@ -1,4 +1,5 @@
 #include "core/lint/document.hpp"
+#include "core/lint/yaml_fast.hpp"
 
 #include <cctype>
 #include <istream>
@@ -122,6 +123,17 @@ private:
 };
 
 std::optional<Document> Document::parse(std::string_view text, ParseFailure& failure) {
+    Document doc;
+    doc.nodes_.reserve(text.size() / 12 + 8);
+    doc.pool_.reserve(text.size() / 2 + 16);
+    if (fast_parse(text, doc)) {
+        doc.nodes_.shrink_to_fit();
+        return doc;
+    }
+    return parse_reference(text, failure);
+}
+
+std::optional<Document> Document::parse_reference(std::string_view text, ParseFailure& failure) {
     std::string detabbed;
     if (looks_like_json(text)) {
         detabbed = detab_json(text);
@@ -129,7 +141,6 @@ std::optional<Document> Document::parse(std::string_view text, ParseFailure& fai
     }
     Document doc;
     doc.nodes_.reserve(text.size() / 12 + 8);
-    doc.pool_.reserve(text.size() / 2 + 16);
     ViewBuf buf(text);
     std::istream in(&buf);
     try {

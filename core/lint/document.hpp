@@ -71,6 +71,10 @@ public:
     // Parse YAML or JSON text; on failure returns nullopt and fills `failure`.
     static std::optional<Document> parse(std::string_view text, ParseFailure& failure);
 
+    // The same through yaml-cpp alone (parse() tries a faster reader for the
+    // common subset first); tests compare the two.
+    static std::optional<Document> parse_reference(std::string_view text, ParseFailure& failure);
+
     Node root() const { return nodes_.empty() ? Node() : Node(this, 0); }
     // Resolve a JSON pointer ("/components/messages/OrderPlaced", "" = root).
     Node at_pointer(std::string_view pointer) const;
@@ -81,6 +85,7 @@ public:
 private:
     friend class Node;
     friend class TreeBuilder;
+    friend class FastYaml;
     struct Rec {
         NodeKind kind;
         std::uint32_t line, column;

@@ -137,7 +137,8 @@ private:
         } else if (!rest.empty() && v_.is_participle(rest.back())) {
             rest.pop_back();
         }
-        if (rest.empty()) return {};
+        static const std::vector<std::string_view> particles = {"on", "off", "up", "down", "in", "out", "over"};
+        if (std::all_of(rest.begin(), rest.end(), [](const std::string& w) { return contains(particles, w); })) return {};
         rest.push_back(part);
         return rebuild(rest);
     }

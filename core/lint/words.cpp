@@ -21,7 +21,7 @@ prepare provision publish put   rebuild receive recalculate redeem   register re
 reload remove rename renew reopen replace reserve resolve restart restore resume retrieve revoke
 save select send set settle ship submit subscribe suspend synchronize take terminate toggle
 track     unblock unlink unlock unsubscribe update   upsert validate
-verify void withdraw write cleanup compensate reconcile rollback allocate enqueue assign
+verify void withdraw write turn dim switch cleanup compensate reconcile rollback allocate enqueue assign
 )";
 
 // Words that are nouns as often as verbs: a command only when no participle
@@ -69,7 +69,7 @@ spend:spent spin:spun split:split spread:spread stand:stood steal:stolen stick:s
 strike:struck swear:sworn swing:swung take:taken teach:taught tear:torn tell:told think:thought
 throw:thrown undergo:undergone underpay:underpaid undo:undone unfreeze:unfrozen upset:upset
 wake:woken wear:worn win:won wind:wound withdraw:withdrawn withhold:withheld write:written
-light:lit dig:dug oversee:overseen uphold:upheld unbind:unbound
+dig:dug oversee:overseen uphold:upheld unbind:unbound
 )";
 
 // Simple past forms that are not also participles, used in real event names.
@@ -88,7 +88,7 @@ constexpr const char* kDoubling = R"(
 ship stop plan drop submit commit refer transfer admit omit permit emit tag log flag pin ban
 star scan chat grab swap wrap zip trim snap map rob rub skip step tap top trap ship nag
 plug unplug unpin untag blog dip hug jog mop nab rig sip slam slip spot stab strip tip tug
-unzip veto occur prefer compel control patrol rebut regret upskill chip clip cap shop
+unzip veto dim occur prefer compel control patrol rebut regret upskill chip clip cap shop
 )";
 
 constexpr const char* kVague = R"(
