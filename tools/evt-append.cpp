@@ -85,19 +85,17 @@ evt::Result<int> run(const Options& o) {
         return {};
     };
     if (o.echo) {
-        hooks.on_commit = [&](const log::Appender& a) -> Status {
-            a.for_each_stored([&](std::string_view json, const log::Position& p) {
-                log::RecordView r;
-                r.json = json;
-                r.partition = p.partition;
-                r.offset = p.offset;
-                r.time = p.time;
-                event::append_with_position(out.buffer(), topic_json, r);
-                out.buffer() += '\n';
-                (void)out.maybe_flush();
-            });
-            return out.flush();
+        hooks.on_stored = [&](std::string_view json, const log::Position& p) {
+            log::RecordView r;
+            r.json = json;
+            r.partition = p.partition;
+            r.offset = p.offset;
+            r.time = p.time;
+            event::append_with_position(out.buffer(), topic_json, r);
+            out.buffer() += '\n';
+            (void)out.maybe_flush();
         };
+        hooks.on_commit = [&] { return out.flush(); };
     }
     auto report = log::ingest(in, codec, appender, sync, mode, hooks);
     EVT_TRY(out.flush());

@@ -1,5 +1,7 @@
 #include "core/log/appender.hpp"
 
+#include "core/stream/stream_index.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <numeric>
@@ -13,23 +15,7 @@ using store::WriteTxn;
 namespace {
 
 constexpr std::size_t kIdValue = 20;  // i64 time, u32 partition, u64 offset
-
-std::string stream_key(std::string_view subject, std::uint64_t version) {
-    std::string k(2 + subject.size() + 8, '\0');
-    k[0] = static_cast<char>((subject.size() >> 8) & 0xff);
-    k[1] = static_cast<char>(subject.size() & 0xff);
-    std::memcpy(k.data() + 2, subject.data(), subject.size());
-    put_be64(k.data() + 2 + subject.size(), version);
-    return k;
-}
-
-Result<std::uint64_t> stream_version(store::Txn& txn, MDB_dbi streams, std::string_view subject) {
-    std::string_view v;
-    EVT_ASSIGN(bool found, txn.get(streams, stream_key(subject, 0), v));
-    if (!found) return std::uint64_t{0};
-    if (v.size() != 8) return Error{ErrorKind::corrupt, "stream index head has a bad size"};
-    return get_le<std::uint64_t>(v.data());
-}
+constexpr std::size_t kArenaReserve = 64u << 20;
 
 // The id of a stored event (only on the rare path where an id hash matched).
 std::string stored_id(std::string_view json) {
@@ -70,7 +56,9 @@ Result<ExpectVersion> parse_expect_version(std::string_view text) {
 
 Appender::Appender(Log& log, TopicConfig topic, AppendOptions options)
     : log_(log), topic_(std::move(topic)), opt_(std::move(options)),
-      rr_(static_cast<std::uint32_t>(now_micros() / 1000)) {}
+      rr_(static_cast<std::uint32_t>(now_micros() / 1000)) {
+    arena_.reserve(kArenaReserve);
+}
 
 Status Appender::add(const event::Prepared& e) {
     if (e.key.size() > 0xffff) return Error{ErrorKind::invalid, "the routing key is longer than 65535 bytes"};
@@ -97,6 +85,7 @@ Status Appender::add(const event::Prepared& e) {
     it.id_off = put(e.id);
     it.id_len = static_cast<std::uint32_t>(e.id.size());
     it.id_hash = id_hash(e.id);
+    if (e.has_subject) it.subject_hash = stream::subject_hash(e.subject);
     it.has_key = e.has_key;
     it.has_subject = e.has_subject;
     if (e.has_key) it.key_partition_hash = static_cast<std::uint32_t>(murmur2(e.key) & 0x7fffffff);
@@ -108,7 +97,8 @@ Status Appender::add(const event::Prepared& e) {
 Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
     if (items_.empty()) return {};
     std::string_view subject = str(items_[0].subject_off, items_[0].subject_len);
-    EVT_ASSIGN(std::uint64_t current, stream_version(txn, streams, subject));
+    EVT_ASSIGN(stream::Head head, stream::find_head(txn, streams, subject, items_[0].subject_hash));
+    std::uint64_t current = head.version;
     const ExpectVersion& e = *opt_.expect;
     bool ok = e.kind == ExpectVersion::Kind::any || (e.kind == ExpectVersion::Kind::no_stream && current == 0) ||
               (e.kind == ExpectVersion::Kind::exists && current > 0) ||
@@ -122,11 +112,12 @@ Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
 }
 
 Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
-    std::vector<std::uint32_t> order(items_.size());
-    std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return items_[a].id_hash < items_[b].id_hash; });
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
+    order.reserve(items_.size());
+    for (std::uint32_t i = 0; i < items_.size(); ++i) order.emplace_back(items_[i].id_hash, i);
+    std::sort(order.begin(), order.end());
     EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
-    for (std::uint32_t i : order) {
+    for (auto [hash, i] : order) {
         Item& it = items_[i];
         char hk[8];
         put_be64(hk, it.id_hash);
@@ -152,52 +143,54 @@ Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
     return {};
 }
 
-Status Appender::write_stream_index(WriteTxn& txn, MDB_dbi streams) {
-    std::vector<std::uint32_t> order;
+Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
+    // Subjects in hash (= slot) order: the head lookups and updates walk the
+    // index in key order, and a subject's events are adjacent, in input order.
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
     order.reserve(items_.size());
     for (std::uint32_t i = 0; i < items_.size(); ++i)
-        if (items_[i].has_subject && !items_[i].skipped) order.push_back(i);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
-        return str(items_[a].subject_off, items_[a].subject_len) < str(items_[b].subject_off, items_[b].subject_len);
-    });
-    std::size_t i = 0;
-    char value[12];
-    while (i < order.size()) {
-        std::string_view subject = str(items_[order[i]].subject_off, items_[order[i]].subject_len);
+        if (items_[i].has_subject && !items_[i].skipped) order.emplace_back(items_[i].subject_hash, i);
+    std::sort(order.begin(), order.end());
+    std::vector<bool> done(order.size(), false);
+    EVT_ASSIGN(Cursor cursor, Cursor::open(txn, streams));
+    for (std::size_t g = 0; g < order.size(); ++g) {
+        if (done[g]) continue;
+        const Item& first = items_[order[g].second];
+        std::string_view subject = str(first.subject_off, first.subject_len);
         if (subject.size() > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
-        EVT_ASSIGN(std::uint64_t version, stream_version(txn, streams, subject));
-        std::string key = stream_key(subject, 0);
-        char* vpos = key.data() + 2 + subject.size();
-        for (; i < order.size() && str(items_[order[i]].subject_off, items_[order[i]].subject_len) == subject; ++i) {
-            const Position& p = items_[order[i]].pos;
-            put_be64(vpos, ++version);
-            put_le<std::uint32_t>(value, p.partition);
-            put_le<std::uint64_t>(value + 4, p.offset);
-            EVT_TRY(txn.put(streams, key, std::string_view(value, 12)));
+        EVT_ASSIGN(stream::Head head, stream::find_head(cursor, subject, first.subject_hash));
+        // Equal hashes are adjacent; a colliding subject is skipped here and
+        // handled in its own turn.
+        for (std::size_t j = g; j < order.size() && order[j].first == order[g].first; ++j) {
+            Item& it = items_[order[j].second];
+            if (done[j] || str(it.subject_off, it.subject_len) != subject) continue;
+            done[j] = true;
+            it.link = StreamLink{head.version + 1, head.last_partition, head.last_offset};
+            head.version = it.link.version;
+            head.last_partition = it.pos.partition;
+            head.last_offset = it.pos.offset;
         }
-        put_be64(vpos, 0);
-        char head[8];
-        put_le<std::uint64_t>(head, version);
-        EVT_TRY(txn.put(streams, key, std::string_view(head, 8)));
+        EVT_TRY(stream::put_head(cursor, subject, head));
     }
     return {};
 }
 
 Status Appender::write_id_index(WriteTxn& txn, MDB_dbi ids) {
-    std::vector<std::uint32_t> order;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
     order.reserve(items_.size());
     for (std::uint32_t i = 0; i < items_.size(); ++i)
-        if (!items_[i].skipped) order.push_back(i);
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return items_[a].id_hash < items_[b].id_hash; });
+        if (!items_[i].skipped) order.emplace_back(items_[i].id_hash, i);
+    std::sort(order.begin(), order.end());
     EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
     char key[8], value[kIdValue];
-    for (std::uint32_t i : order) {
+    for (auto [hash, i] : order) {
         const Item& it = items_[i];
         put_be64(key, it.id_hash);
         put_le<std::int64_t>(value, it.pos.time);
         put_le<std::uint32_t>(value + 8, it.pos.partition);
         put_le<std::uint64_t>(value + 12, it.pos.offset);
-        EVT_TRY(c.put(store::val(key, 8), store::val(value, kIdValue), 0));
+        MDB_val v = store::val(value, kIdValue);
+        EVT_TRY(c.put(store::val(key, 8), v, 0));
     }
     return {};
 }
@@ -207,6 +200,7 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
     EVT_ASSIGN(MDB_dbi streams, txn.dbi(streams_db(topic_.id), true));
     EVT_ASSIGN(MDB_dbi ids, txn.dbi(ids_db(topic_.id), true, MDB_DUPSORT | MDB_DUPFIXED));
     for (Item& it : items_) it.skipped = false;
+
     if (opt_.expect) EVT_TRY(check_expected(txn, streams));
     if (opt_.idempotent) EVT_TRY(mark_duplicates(txn, ids, now));
     if (opt_.partition && *opt_.partition >= topic_.partitions)
@@ -241,37 +235,36 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
         }
         it.pos = Position{p, ps.next++, std::max(now, ps.last)};
         ps.last = it.pos.time;
-        value_buf_.clear();
-        encode_record(value_buf_, it.pos.time, it.has_key, str(it.key_off, it.key_len), str(it.type_off, it.type_len),
-                      str(it.json_off, it.json_len));
-        OffsetKey key(it.pos.offset);
-        EVT_TRY(ps.cursor.put(store::val(key.view()), store::val(value_buf_), MDB_APPEND));
+        it.link = StreamLink{};
     }
-    EVT_TRY(write_stream_index(txn, streams));
-    EVT_TRY(write_id_index(txn, ids));
+    EVT_TRY(link_streams(txn, streams));
+    for (const Item& it : items_) {
+        if (it.skipped) continue;
+        std::string_view key_text = str(it.key_off, it.key_len), type = str(it.type_off, it.type_len),
+                         json = str(it.json_off, it.json_len);
+        OffsetKey key(it.pos.offset);
+        MDB_val v{record_size(key_text, type, json, it.link), nullptr};
+        EVT_TRY(parts[it.pos.partition].cursor.put(store::val(key.view()), v, MDB_APPEND | MDB_RESERVE));
+        encode_record(static_cast<char*>(v.mv_data), it.pos.time, it.has_key, key_text, type, json, it.link);
+    }
+    if (opt_.idempotent) EVT_TRY(write_id_index(txn, ids));
     next_rr_ = rr;
     return {};
 }
 
-Result<CommitResult> Appender::commit() {
+Result<CommitResult> Appender::commit(const StoredFn& on_stored) {
     CommitResult r;
-    committed_.clear();
-    committed_arena_.clear();
     if (items_.empty()) return r;
     Micros now = now_micros();
     EVT_TRY(log_.write([&](WriteTxn& txn) { return apply(txn, now); }));
     rr_ = next_rr_;
-    for (const Item& it : items_) (it.skipped ? r.skipped : r.stored)++;
-    committed_.swap(items_);
-    committed_arena_.swap(arena_);
+    for (const Item& it : items_) {
+        (it.skipped ? r.skipped : r.stored)++;
+        if (on_stored && !it.skipped) on_stored(str(it.json_off, it.json_len), it.pos);
+    }
     items_.clear();
     arena_.clear();
     return r;
-}
-
-void Appender::for_each_stored(const std::function<void(std::string_view, const Position&)>& fn) const {
-    for (const Item& it : committed_)
-        if (!it.skipped) fn(std::string_view(committed_arena_.data() + it.json_off, it.json_len), it.pos);
 }
 
 }  // namespace evt::log

@@ -2,9 +2,10 @@
 //
 // The caller add()s prepared events; commit() writes everything added since
 // the last commit in one LMDB write transaction: records under dense offsets
-// (MDB_APPEND), the per-subject stream index and the event-id index, then one
-// fsync (unless sync is off). Index keys are sorted per batch before they are
-// inserted, which keeps index maintenance cheap. If the map is full the batch
+// (MDB_APPEND), each subject's stream head (stream/stream_index.hpp), and with
+// `idempotent` the event-id index, then one fsync (unless sync is off). Index
+// keys are sorted per batch before they are inserted, which keeps index
+// maintenance cheap. If the map is full the batch
 // is retried after growing the map, so a batch is all or nothing.
 //
 // Partition of an event: the explicit partition if set, else
@@ -12,8 +13,9 @@
 // Append time is max(now, the partition's last append time), so it never goes
 // back and time seeks can binary-search.
 //
-// With `idempotent`, an event whose id was appended to this topic within the
-// window (or earlier in the same batch) is skipped, not stored. With `expect`,
+// With `idempotent`, an event whose id was appended to this topic (by an
+// idempotent append) within the window, or earlier in the same batch, is
+// skipped, not stored; the ids of what it stores are indexed. With `expect`,
 // the batch must hold events of one subject and is written only if that
 // subject's version matches (else ErrorKind::conflict, nothing written).
 //
@@ -26,6 +28,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <lmdb.h>
@@ -33,6 +37,7 @@
 #include "core/event/codec.hpp"
 #include "core/log/log.hpp"
 #include "core/route/partitioner.hpp"
+#include "core/stream/stream_index.hpp"
 
 namespace evt::log {
 
@@ -70,10 +75,10 @@ public:
     std::size_t pending() const { return items_.size(); }
     std::size_t pending_bytes() const { return arena_.size(); }
 
-    Result<CommitResult> commit();
-
-    // After a commit: the events it stored, in input order, with positions.
-    void for_each_stored(const std::function<void(std::string_view json, const Position&)>& fn) const;
+    // Writes the batch. on_stored, if given, sees each stored event in input
+    // order with its position once the commit has succeeded (for --echo).
+    using StoredFn = std::function<void(std::string_view json, const Position&)>;
+    Result<CommitResult> commit(const StoredFn& on_stored = {});
     const TopicConfig& topic() const { return topic_; }
 
 private:
@@ -84,16 +89,18 @@ private:
         std::uint32_t type_off, type_len;
         std::uint32_t id_off, id_len;
         std::uint64_t id_hash;
+        std::uint64_t subject_hash;
         std::uint32_t key_partition_hash;  // murmur2 & 0x7fffffff
         bool has_key, has_subject;
         bool skipped;
         Position pos;
+        StreamLink link;
     };
 
     Status apply(store::WriteTxn& txn, Micros now);
     Status check_expected(store::WriteTxn& txn, MDB_dbi streams);
     Status mark_duplicates(store::WriteTxn& txn, MDB_dbi ids, Micros now);
-    Status write_stream_index(store::WriteTxn& txn, MDB_dbi streams);
+    Status link_streams(store::WriteTxn& txn, MDB_dbi streams);
     Status write_id_index(store::WriteTxn& txn, MDB_dbi ids);
     std::string_view str(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
 
@@ -104,9 +111,8 @@ private:
     RoundRobin next_rr_;
     std::string arena_;
     std::vector<Item> items_;
-    std::vector<Item> committed_;
-    std::string committed_arena_;
     std::string value_buf_;
+
 };
 
 // 64-bit FNV-1a of an event id: the key of the id index (schemas/STORAGE.md).

@@ -16,10 +16,10 @@ Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Appender& 
                             BadLines mode, const IngestHooks& hooks) {
     IngestReport report;
     auto commit = [&]() -> Status {
-        EVT_ASSIGN(CommitResult r, appender.commit());
+        EVT_ASSIGN(CommitResult r, appender.commit(hooks.on_stored));
         report.stored += r.stored;
         report.duplicates += r.skipped;
-        if (hooks.on_commit && r.stored) EVT_TRY(hooks.on_commit(appender));
+        if (hooks.on_commit && r.stored) EVT_TRY(hooks.on_commit());
         return {};
     };
     const bool batching = mode != BadLines::atomic && sync != Sync::each;

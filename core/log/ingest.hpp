@@ -40,8 +40,10 @@ struct IngestReport {
 struct IngestHooks {
     // A rejected line under skip_bad: where, why, and the line's text.
     std::function<Status(const cli::Line&, const std::string& why)> on_reject;
-    // After each commit (for --echo).
-    std::function<Status(const Appender&)> on_commit;
+    // Each stored event with its position, after its batch committed (--echo).
+    Appender::StoredFn on_stored;
+    // After each commit that stored events (flush --echo output here).
+    std::function<Status()> on_commit;
 };
 
 Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Appender& appender, Sync sync,

@@ -1,5 +1,7 @@
 #include "core/log/reader.hpp"
 
+#include "core/stream/stream_index.hpp"
+
 #include <fnmatch.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -278,39 +280,42 @@ Status read_stream(Log& log, std::string_view topic, std::string_view subject, c
                    const std::function<Result<bool>(const RecordView&, std::uint64_t)>& fn, const FollowHooks& hooks) {
     EVT_ASSIGN(store::ReadTxn txn, log.env().read());
     EVT_ASSIGN(TopicConfig t, log.topic(txn, topic));
-    std::string key(2 + subject.size() + 8, '\0');
-    key[0] = static_cast<char>((subject.size() >> 8) & 0xff);
-    key[1] = static_cast<char>(subject.size() & 0xff);
-    std::memcpy(key.data() + 2, subject.data(), subject.size());
-    char* vpos = key.data() + 2 + subject.size();
+    const std::uint64_t hash = stream::subject_hash(subject);
     std::uint64_t version = 0, emitted = 0;
+    bool stop = false;
     std::unique_ptr<LogWatcher> watcher;
     int idle = 0;
     for (;;) {
         auto dbi = txn.dbi(streams_db(t.id), false);
         if (!dbi.ok() && dbi.error().kind != ErrorKind::not_found) return dbi.error();
-        bool progressed = false;
+        std::uint64_t before = version;
         if (dbi.ok()) {
-            EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
-            put_be64(vpos, version + 1);
-            MDB_val k = store::val(key), v;
-            EVT_ASSIGN(bool ok, c.get(k, v, MDB_SET_RANGE));
-            while (ok && k.mv_size == key.size() && std::memcmp(k.mv_data, key.data(), key.size() - 8) == 0) {
-                if (v.mv_size != 12) return Error{ErrorKind::corrupt, "stream index entry has a bad size"};
-                const char* d = static_cast<const char*>(v.mv_data);
+            EVT_ASSIGN(stream::Head head, stream::find_head(txn, *dbi, subject, hash));
+            // Walk the chain back from the head to the first unseen version.
+            std::vector<std::pair<std::uint32_t, std::uint64_t>> chain;
+            std::uint32_t p = head.last_partition;
+            std::uint64_t off = head.last_offset;
+            for (std::uint64_t v = head.exists ? head.version : 0; v > version; --v) {
+                if (off == kNoOffset) return make_error(ErrorKind::corrupt, "stream '{}' breaks at version {}", subject, v);
+                chain.emplace_back(p, off);
                 RecordView rec;
-                EVT_ASSIGN(bool found, log.record_at(txn, t, get_le<std::uint32_t>(d), get_le<std::uint64_t>(d + 4), rec));
-                version = get_be64(static_cast<const char*>(k.mv_data) + key.size() - 8);
-                progressed = true;
-                if (found && type_matches(o.types, rec.type)) {
-                    EVT_ASSIGN(bool more, fn(rec, version));
-                    if (!more || (o.limit && ++emitted >= o.limit)) return {};
-                }
-                EVT_ASSIGN(ok, c.get(k, v, MDB_NEXT));
+                EVT_ASSIGN(bool found, log.record_at(txn, t, p, off, rec));
+                if (!found) return make_error(ErrorKind::corrupt, "stream '{}': version {} is missing", subject, v);
+                p = rec.link.prev_partition;
+                off = rec.link.prev_offset;
+            }
+            for (auto it = chain.rbegin(); it != chain.rend() && !stop; ++it) {
+                RecordView rec;
+                EVT_ASSIGN(bool found, log.record_at(txn, t, it->first, it->second, rec));
+                (void)found;
+                version = rec.link.version;
+                if (!type_matches(o.types, rec.type)) continue;
+                EVT_ASSIGN(bool more, fn(rec, version));
+                stop = !more || (o.limit && ++emitted >= o.limit);
             }
         }
-        if (!o.follow) return {};
-        if (progressed) idle = 0;
+        if (stop || !o.follow) return {};
+        if (version > before) idle = 0;
         if (hooks.idle) EVT_TRY(hooks.idle());
         if (!watcher) watcher = std::make_unique<LogWatcher>(log.path());
         txn.reset();

@@ -5,23 +5,34 @@
 namespace evt::log {
 
 void encode_record(std::string& out, Micros time, bool has_key, std::string_view key, std::string_view type,
-                   std::string_view json) {
+                   std::string_view json, const StreamLink& link) {
     std::size_t start = out.size();
-    out.resize(start + kRecordHeader + key.size() + type.size() + json.size());
-    char* p = out.data() + start;
-    p[4] = has_key ? 1 : 0;
+    out.resize(start + record_size(key, type, json, link));
+    encode_record(out.data() + start, time, has_key, key, type, json, link);
+}
+
+void encode_record(char* p, Micros time, bool has_key, std::string_view key, std::string_view type,
+                   std::string_view json, const StreamLink& link) {
+    std::size_t size = record_size(key, type, json, link);
+    p[4] = static_cast<char>((has_key ? 1 : 0) | (link.version ? 2 : 0));
     p[5] = 0;
     put_le<std::uint16_t>(p + 6, static_cast<std::uint16_t>(key.size()));
     put_le<std::uint16_t>(p + 8, static_cast<std::uint16_t>(type.size()));
     put_le<std::uint16_t>(p + 10, 0);
     put_le<std::int64_t>(p + 12, time);
     char* q = p + kRecordHeader;
+    if (link.version) {
+        put_le<std::uint64_t>(q, link.version);
+        put_le<std::uint32_t>(q + 8, link.prev_partition);
+        put_le<std::uint64_t>(q + 12, link.prev_offset);
+        q += kStreamLink;
+    }
     std::memcpy(q, key.data(), key.size());
     q += key.size();
     std::memcpy(q, type.data(), type.size());
     q += type.size();
     std::memcpy(q, json.data(), json.size());
-    std::uint32_t crc = crc32c(0, p + 4, out.size() - start - 4);
+    std::uint32_t crc = crc32c(0, p + 4, size - 4);
     put_le<std::uint32_t>(p, crc);
 }
 
@@ -30,13 +41,21 @@ Result<RecordView> decode_record(std::string_view v) {
     const char* p = v.data();
     RecordView r;
     r.has_key = (p[4] & 1) != 0;
+    std::size_t pos = kRecordHeader;
     auto klen = get_le<std::uint16_t>(p + 6);
     auto tlen = get_le<std::uint16_t>(p + 8);
     r.time = get_le<std::int64_t>(p + 12);
-    if (kRecordHeader + klen + tlen > v.size()) return Error{ErrorKind::corrupt, "record lengths exceed its size"};
-    r.key = v.substr(kRecordHeader, klen);
-    r.type = v.substr(kRecordHeader + klen, tlen);
-    r.json = v.substr(kRecordHeader + klen + tlen);
+    if (p[4] & 2) {
+        if (v.size() < pos + kStreamLink) return Error{ErrorKind::corrupt, "record shorter than its stream link"};
+        r.link.version = get_le<std::uint64_t>(p + pos);
+        r.link.prev_partition = get_le<std::uint32_t>(p + pos + 8);
+        r.link.prev_offset = get_le<std::uint64_t>(p + pos + 12);
+        pos += kStreamLink;
+    }
+    if (pos + klen + tlen > v.size()) return Error{ErrorKind::corrupt, "record lengths exceed its size"};
+    r.key = v.substr(pos, klen);
+    r.type = v.substr(pos + klen, tlen);
+    r.json = v.substr(pos + klen + tlen);
     return r;
 }
 

@@ -2,13 +2,16 @@
 // database. The layout (format version 1, schemas/STORAGE.md):
 //
 //     0  u32  CRC-32C of bytes 4..end
-//     4  u8   flags (bit 0: the record has a routing key)
+//     4  u8   flags (bit 0: the record has a routing key;
+//                    bit 1: the event has a subject and a stream link follows)
 //     5  u8   reserved, 0
 //     6  u16  key length K          (little-endian)
 //     8  u16  type length T
 //    10  u16  reserved, 0
 //    12  i64  append time, microseconds since the Unix epoch
-//    20  K bytes key, T bytes type, then the event's canonical JSON
+//    20  if bit 1: u64 version in the subject's stream (1-based), u32 partition
+//        and u64 offset of the stream's previous event (offset 2^64-1: none)
+//    then K bytes key, T bytes type, then the event's canonical JSON
 //
 // Pure functions; decode() returns ErrorKind::corrupt for a short value or a
 // CRC mismatch.
@@ -16,6 +19,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string>
 #include <string_view>
 
@@ -26,6 +30,16 @@ namespace evt::log {
 
 constexpr std::size_t kRecordHeader = 20;
 
+constexpr std::size_t kStreamLink = 20;
+constexpr std::uint64_t kNoOffset = ~0ull;
+
+// Where the previous event of the same subject is (the stream is a chain).
+struct StreamLink {
+    std::uint64_t version = 0;  // 0: the event has no subject
+    std::uint32_t prev_partition = 0;
+    std::uint64_t prev_offset = kNoOffset;
+};
+
 struct RecordView {
     std::uint32_t partition = 0;
     std::uint64_t offset = 0;
@@ -34,11 +48,19 @@ struct RecordView {
     std::string_view key;
     std::string_view type;
     std::string_view json;
+    StreamLink link;
 };
 
+inline std::size_t record_size(std::string_view key, std::string_view type, std::string_view json,
+                               const StreamLink& link) {
+    return kRecordHeader + (link.version ? kStreamLink : 0) + key.size() + type.size() + json.size();
+}
+// Encodes into exactly record_size(...) bytes at out.
+void encode_record(char* out, Micros time, bool has_key, std::string_view key, std::string_view type,
+                   std::string_view json, const StreamLink& link);
 // Appends the encoded record to out.
 void encode_record(std::string& out, Micros time, bool has_key, std::string_view key, std::string_view type,
-                   std::string_view json);
+                   std::string_view json, const StreamLink& link);
 // Decodes without checking the CRC (the hot read path).
 Result<RecordView> decode_record(std::string_view value);
 // Checks the CRC as well.

@@ -141,7 +141,7 @@ Result<bool> Cursor::get(MDB_val& key, MDB_val& value, MDB_cursor_op op) {
     return true;
 }
 
-Status Cursor::put(MDB_val key, MDB_val value, unsigned flags) {
+Status Cursor::put(MDB_val key, MDB_val& value, unsigned flags) {
     int rc = mdb_cursor_put(c_, &key, &value, flags);
     if (rc) return lmdb_error(rc, "writing");
     return {};

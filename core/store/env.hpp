@@ -106,7 +106,8 @@ public:
     }
     // Positions the cursor; returns false at MDB_NOTFOUND.
     Result<bool> get(MDB_val& key, MDB_val& value, MDB_cursor_op op);
-    Status put(MDB_val key, MDB_val value, unsigned flags);
+    // With MDB_RESERVE, value.mv_data points at the space to fill on return.
+    Status put(MDB_val key, MDB_val& value, unsigned flags);
     Status renew(const Txn& txn);
     MDB_cursor* raw() const { return c_; }
 

@@ -1,0 +1,180 @@
+// evt-topic: create, list, describe, alter and delete topics; partition-of KEY.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/cli/table.hpp"
+#include "core/log/log.hpp"
+#include "core/route/partitioner.hpp"
+#include "tools/common/runner.hpp"
+
+namespace {
+
+using evt::Result;
+namespace log = evt::log;
+
+struct Options {
+    std::string log;
+    std::string name;
+    std::uint32_t partitions = 1;
+    std::string retention;
+    std::string retention_bytes;
+    bool compact = false;
+    std::string format = "table";
+    bool if_not_exists = false;
+};
+
+Result<std::unique_ptr<log::Log>> open(const Options& o, log::Log::Access a) {
+    return log::Log::open(evt::tool::resolve_log(o.log), a);
+}
+
+std::string time_or_dash(evt::Micros t, std::uint64_t count) { return count ? evt::format_time_ms(t) : "-"; }
+
+Result<int> create(const Options& o) {
+    log::TopicOptions to;
+    to.partitions = o.partitions;
+    to.compact = o.compact;
+    if (!o.retention.empty()) {
+        EVT_ASSIGN(to.retention, evt::parse_duration(o.retention));
+    }
+    if (!o.retention_bytes.empty()) {
+        EVT_ASSIGN(to.retention_bytes, evt::parse_size(o.retention_bytes));
+    }
+    EVT_ASSIGN(auto lg, open(o, log::Log::Access::write));
+    auto t = lg->create_topic(o.name, to);
+    if (!t.ok() && t.error().kind == evt::ErrorKind::conflict && o.if_not_exists) return 0;
+    if (!t.ok()) return t.error();
+    std::cerr << "created topic '" << t->name << "' with " << t->partitions << " partition"
+              << (t->partitions == 1 ? "" : "s") << "\n";
+    return 0;
+}
+
+Result<int> list(const Options& o) {
+    auto lg = open(o, log::Log::Access::read);
+    if (!lg.ok() && lg.error().kind == evt::ErrorKind::not_found && o.format != "json") return 0;
+    if (!lg.ok()) return lg.error();
+    EVT_ASSIGN(auto txn, (*lg)->env().read());
+    EVT_ASSIGN(auto topics, (*lg)->topics(txn));
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& t : topics) {
+        if (o.format != "json") {
+            std::cout << t.name << "\n";
+            continue;
+        }
+        std::uint64_t events = 0;
+        for (std::uint32_t p = 0; p < t.partitions; ++p) {
+            EVT_ASSIGN(auto info, (*lg)->partition_info(txn, t, p));
+            events += info.count();
+        }
+        arr.push_back({{"name", t.name}, {"partitions", t.partitions}, {"events", events}});
+    }
+    if (o.format == "json") std::cout << arr.dump() << "\n";
+    return 0;
+}
+
+Result<int> describe(const Options& o) {
+    EVT_ASSIGN(auto lg, open(o, log::Log::Access::read));
+    EVT_ASSIGN(auto txn, lg->env().read());
+    EVT_ASSIGN(log::TopicConfig t, lg->topic(txn, o.name));
+    evt::cli::Table table({"PARTITION", "START", "END", "EVENTS", "BYTES", "FIRST APPEND", "LAST APPEND"},
+                          {true, true, true, true, true, false, false});
+    nlohmann::json parts = nlohmann::json::array();
+    std::uint64_t total = 0, bytes = 0;
+    for (std::uint32_t p = 0; p < t.partitions; ++p) {
+        EVT_ASSIGN(log::PartitionInfo i, lg->partition_info(txn, t, p, true));
+        total += i.count();
+        bytes += i.bytes;
+        table.add({std::to_string(p), std::to_string(i.start), std::to_string(i.end), std::to_string(i.count()),
+                   std::to_string(i.bytes), time_or_dash(i.first_time, i.count()), time_or_dash(i.last_time, i.count())});
+        nlohmann::json pj = {{"partition", p}, {"start", i.start}, {"end", i.end}, {"events", i.count()},
+                             {"bytes", i.bytes}};
+        pj["first_append"] = i.count() ? nlohmann::json(evt::format_time_ms(i.first_time)) : nlohmann::json();
+        pj["last_append"] = i.count() ? nlohmann::json(evt::format_time_ms(i.last_time)) : nlohmann::json();
+        parts.push_back(pj);
+    }
+    if (o.format == "json") {
+        nlohmann::json j = {{"topic", t.name}, {"partitions", t.partitions}, {"events", total}, {"bytes", bytes},
+                            {"created", evt::format_time_ms(t.created)}, {"compact", t.compact},
+                            {"retention_ms", t.retention / 1000}, {"retention_bytes", t.retention_bytes},
+                            {"partition_detail", parts}};
+        std::cout << j.dump() << "\n";
+        return 0;
+    }
+    std::cout << "Topic: " << t.name << "  partitions: " << t.partitions << "  events: " << total
+              << "  bytes: " << evt::format_size(bytes) << "  created: " << evt::format_time_ms(t.created)
+              << "\nRetention: " << (t.retention ? std::to_string(t.retention / 1000000) + "s" : "forever")
+              << (t.retention_bytes ? "  max " + evt::format_size(t.retention_bytes) : "")
+              << (t.compact ? "  compacted" : "") << "\n\n"
+              << table.render();
+    return 0;
+}
+
+Result<int> alter(const Options& o) {
+    EVT_ASSIGN(auto lg, open(o, log::Log::Access::write));
+    EVT_ASSIGN(log::TopicConfig t, lg->alter_partitions(o.name, o.partitions));
+    std::cerr << "topic '" << t.name << "' now has " << t.partitions << " partitions "
+              << "(keys may now map to other partitions)\n";
+    return 0;
+}
+
+Result<int> remove(const Options& o) {
+    EVT_ASSIGN(auto lg, open(o, log::Log::Access::write));
+    EVT_TRY(lg->delete_topic(o.name));
+    std::cerr << "deleted topic '" << o.name << "'\n";
+    return 0;
+}
+
+Result<int> partition_of(const Options& o) {
+    std::cout << evt::partition_for_key(o.name, o.partitions) << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    evt::tool::Spec spec{"evt-topic", "Create, list, describe, alter and delete topics.",
+                         {"evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact]",
+                          "evt-topic list [--format text|json]",
+                          "evt-topic describe NAME [--format table|json]",
+                          "evt-topic alter NAME --partitions N",
+                          "evt-topic delete NAME",
+                          "evt-topic partition-of KEY --partitions N"}};
+    return evt::tool::main(argc, argv, spec, [](CLI::App& app, evt::tool::Context& ctx) -> evt::tool::RunFn {
+        auto o = std::make_shared<Options>();
+        evt::tool::add_log_option(app, o->log);
+        app.require_subcommand(1);
+        auto sub = [&](const char* name, const char* help, std::string usage) {
+            CLI::App* s = app.add_subcommand(name, help);
+            ctx.usage(s, {std::move(usage)});
+            return s;
+        };
+        auto* c = sub("create", "create a topic", "evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact]");
+        c->add_option("NAME", o->name, "the topic")->required();
+        c->add_option("-P,--partitions", o->partitions, "number of partitions (default 1)")->check(CLI::Range(1, 256));
+        c->add_option("--retention", o->retention, "keep events this long, e.g. 7d")->check(evt::tool::Duration);
+        c->add_option("--retention-bytes", o->retention_bytes, "keep at most this much per partition")->check(evt::tool::Size);
+        c->add_flag("--compact", o->compact, "keep only the latest event per key");
+        c->add_flag("--if-not-exists", o->if_not_exists, "succeed if the topic already exists");
+        auto* l = sub("list", "name the topics", "evt-topic list [--format text|json]");
+        l->add_option("--format", o->format, "text (names) or json")->check(CLI::IsMember({"text", "table", "json"}));
+        auto* d = sub("describe", "partitions with offsets, counts, bytes and append times", "evt-topic describe NAME [--format table|json]");
+        d->add_option("NAME", o->name, "the topic")->required();
+        d->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
+        auto* a = sub("alter", "add partitions", "evt-topic alter NAME --partitions N");
+        a->add_option("NAME", o->name, "the topic")->required();
+        a->add_option("-P,--partitions", o->partitions, "the new number of partitions")->required()->check(CLI::Range(1, 256));
+        auto* x = sub("delete", "delete a topic and its events", "evt-topic delete NAME");
+        x->add_option("NAME", o->name, "the topic")->required();
+        auto* p = sub("partition-of", "the partition KEY lands on (Kafka's murmur2)", "evt-topic partition-of KEY --partitions N");
+        p->add_option("KEY", o->name, "the key")->required();
+        p->add_option("-P,--partitions", o->partitions, "number of partitions")->required()->check(CLI::Range(1, 1 << 20));
+        return [o, c, l, d, a, x, p]() -> Result<int> {
+            if (c->parsed()) return create(*o);
+            if (l->parsed()) return list(*o);
+            if (d->parsed()) return describe(*o);
+            if (a->parsed()) return alter(*o);
+            if (x->parsed()) return remove(*o);
+            return partition_of(*o);
+        };
+    });
+}
