@@ -188,9 +188,14 @@ Result<Prepared> Codec::prepare(std::string_view line, Micros now) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     EVT_TRY(check_bytes(line));
     min_.resize(line.size() + simdjson::SIMDJSON_PADDING);
-    std::size_t min_len = 0;
-    if (simdjson::minify(line.data(), line.size(), min_.data(), min_len) != simdjson::SUCCESS)
+    std::size_t min_len = line.size();
+    bool compact = !std::memchr(line.data(), ' ', line.size()) && !std::memchr(line.data(), '\t', line.size()) &&
+                   !std::memchr(line.data(), '\r', line.size());
+    if (compact) {
+        std::memcpy(min_.data(), line.data(), line.size());  // nothing to minify
+    } else if (simdjson::minify(line.data(), line.size(), min_.data(), min_len) != simdjson::SUCCESS) {
         return Error{ErrorKind::invalid, "malformed JSON"};
+    }
     simdjson::dom::element doc;
     if (auto err = parser_.parse(min_.data(), min_len, false).get(doc)) {
         if (err == simdjson::STRING_ERROR)
@@ -272,6 +277,7 @@ Result<Prepared> Codec::prepare(std::string_view line, Micros now) {
         p.json = body;
         return p;
     }
+    if (now == 0) now = now_micros();
     out_.clear();
     out_ += '{';
     if (!has_specversion) append_attr(out_, "specversion", "1.0");

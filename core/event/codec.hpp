@@ -60,7 +60,8 @@ bool is_position_attribute(std::string_view name) noexcept;
 class Codec {
 public:
     explicit Codec(FillOptions options);
-    Result<Prepared> prepare(std::string_view line, Micros now);
+    // `now` fills missing id and time; 0 reads the clock only when needed.
+    Result<Prepared> prepare(std::string_view line, Micros now = 0);
     const FillOptions& options() const { return opt_; }
 
 private:

@@ -46,8 +46,13 @@ void append_with_position(std::string& out, std::string_view topic, const log::R
     out += ",\"evtoffset\":";
     append_uint(out, r.offset);
     out += ",\"evttime\":\"";
-    char t[24];
-    format_time_ms(r.time, t);
+    // Events of one batch share their append time: format each millisecond once.
+    thread_local Micros last_ms = -1;
+    thread_local char t[24];
+    if (r.time / 1000 != last_ms) {
+        last_ms = r.time / 1000;
+        format_time_ms(r.time, t);
+    }
     out.append(t, 24);
     out += '"';
     if (extras.version) {

@@ -119,9 +119,8 @@ Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
     EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
     for (auto [hash, i] : order) {
         Item& it = items_[i];
-        char hk[8];
-        put_be64(hk, it.id_hash);
-        MDB_val k = store::val(hk, 8), v;
+        std::uint64_t hk = it.id_hash;
+        MDB_val k = store::val(&hk, 8), v;
         EVT_ASSIGN(bool found, c.get(k, v, MDB_SET_KEY));
         while (found && !it.skipped) {
             const char* d = static_cast<const char*>(v.mv_data);
@@ -144,33 +143,53 @@ Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
 }
 
 Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
-    // Subjects in hash (= slot) order: the head lookups and updates walk the
-    // index in key order, and a subject's events are adjacent, in input order.
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
+    // Subjects in hash (= slot) order: head lookups and updates walk the index
+    // in key order, and a subject's events are adjacent, in input order. The
+    // sort entries carry the positions, so this pass reads items_ in order
+    // once and touches the arena only for a subject's bytes.
+    struct Entry {
+        std::uint64_t hash;
+        std::uint32_t index;
+        std::uint32_t partition;
+        std::uint64_t offset;
+        bool operator<(const Entry& o) const { return hash != o.hash ? hash < o.hash : index < o.index; }
+    };
+    std::vector<Entry> order;
     order.reserve(items_.size());
-    for (std::uint32_t i = 0; i < items_.size(); ++i)
-        if (items_[i].has_subject && !items_[i].skipped) order.emplace_back(items_[i].subject_hash, i);
+    for (std::uint32_t i = 0; i < items_.size(); ++i) {
+        const Item& it = items_[i];
+        if (it.has_subject && !it.skipped) order.push_back(Entry{it.subject_hash, i, it.pos.partition, it.pos.offset});
+    }
     std::sort(order.begin(), order.end());
-    std::vector<bool> done(order.size(), false);
+    links_.assign(items_.size(), StreamLink{});
     EVT_ASSIGN(Cursor cursor, Cursor::open(txn, streams));
-    for (std::size_t g = 0; g < order.size(); ++g) {
-        if (done[g]) continue;
-        const Item& first = items_[order[g].second];
-        std::string_view subject = str(first.subject_off, first.subject_len);
+    std::size_t g = 0;
+    while (g < order.size()) {
+        std::size_t end = g + 1;
+        while (end < order.size() && order[end].hash == order[g].hash) ++end;
+        std::string_view subject = str(items_[order[g].index].subject_off, items_[order[g].index].subject_len);
         if (subject.size() > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
-        EVT_ASSIGN(stream::Head head, stream::find_head(cursor, subject, first.subject_hash));
-        // Equal hashes are adjacent; a colliding subject is skipped here and
-        // handled in its own turn.
-        for (std::size_t j = g; j < order.size() && order[j].first == order[g].first; ++j) {
-            Item& it = items_[order[j].second];
-            if (done[j] || str(it.subject_off, it.subject_len) != subject) continue;
-            done[j] = true;
-            it.link = StreamLink{head.version + 1, head.last_partition, head.last_offset};
-            head.version = it.link.version;
-            head.last_partition = it.pos.partition;
-            head.last_offset = it.pos.offset;
+        // Within a run of equal hashes, a different subject (a collision) is
+        // moved behind this one and linked in its own turn.
+        std::size_t same = end;
+        if (end - g > 1) {
+            auto differs = [&](const Entry& e) {
+                return str(items_[e.index].subject_off, items_[e.index].subject_len) != subject;
+            };
+            auto mid = std::stable_partition(order.begin() + static_cast<std::ptrdiff_t>(g) + 1,
+                                             order.begin() + static_cast<std::ptrdiff_t>(end),
+                                             [&](const Entry& e) { return !differs(e); });
+            same = static_cast<std::size_t>(mid - order.begin());
+        }
+        EVT_ASSIGN(stream::Head head, stream::find_head(cursor, subject, order[g].hash));
+        for (std::size_t j = g; j < same; ++j) {
+            links_[order[j].index] = StreamLink{head.version + 1, head.last_partition, head.last_offset};
+            head.version++;
+            head.last_partition = order[j].partition;
+            head.last_offset = order[j].offset;
         }
         EVT_TRY(stream::put_head(cursor, subject, head));
+        g = same;
     }
     return {};
 }
@@ -182,23 +201,23 @@ Status Appender::write_id_index(WriteTxn& txn, MDB_dbi ids) {
         if (!items_[i].skipped) order.emplace_back(items_[i].id_hash, i);
     std::sort(order.begin(), order.end());
     EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
-    char key[8], value[kIdValue];
+    char value[kIdValue];
     for (auto [hash, i] : order) {
         const Item& it = items_[i];
-        put_be64(key, it.id_hash);
+        std::uint64_t key = hash;
         put_le<std::int64_t>(value, it.pos.time);
         put_le<std::uint32_t>(value + 8, it.pos.partition);
         put_le<std::uint64_t>(value + 12, it.pos.offset);
         MDB_val v = store::val(value, kIdValue);
-        EVT_TRY(c.put(store::val(key, 8), v, 0));
+        EVT_TRY(c.put(store::val(&key, 8), v, 0));
     }
     return {};
 }
 
 Status Appender::apply(WriteTxn& txn, Micros now) {
     EVT_ASSIGN(topic_, log_.topic(txn, topic_.name));
-    EVT_ASSIGN(MDB_dbi streams, txn.dbi(streams_db(topic_.id), true));
-    EVT_ASSIGN(MDB_dbi ids, txn.dbi(ids_db(topic_.id), true, MDB_DUPSORT | MDB_DUPFIXED));
+    EVT_ASSIGN(MDB_dbi streams, streams_dbi(txn, topic_.id, true));
+    EVT_ASSIGN(MDB_dbi ids, ids_dbi(txn, topic_.id, true));
     for (Item& it : items_) it.skipped = false;
 
     if (opt_.expect) EVT_TRY(check_expected(txn, streams));
@@ -222,12 +241,12 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
                                          : rr.next(topic_.partitions);
         PartitionState& ps = parts[p];
         if (!ps.open) {
-            EVT_ASSIGN(MDB_dbi d, txn.dbi(records_db(topic_.id, p), true));
+            EVT_ASSIGN(MDB_dbi d, records_dbi(txn, topic_.id, p, true));
             EVT_ASSIGN(ps.cursor, Cursor::open(txn, d));
             MDB_val k, v;
             EVT_ASSIGN(bool any, ps.cursor.get(k, v, MDB_LAST));
             if (any) {
-                ps.next = get_be64(static_cast<const char*>(k.mv_data)) + 1;
+                ps.next = offset_of(k.mv_data) + 1;
                 EVT_ASSIGN(RecordView last, decode_record(store::view(v)));
                 ps.last = last.time;
             }
@@ -235,17 +254,18 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
         }
         it.pos = Position{p, ps.next++, std::max(now, ps.last)};
         ps.last = it.pos.time;
-        it.link = StreamLink{};
     }
     EVT_TRY(link_streams(txn, streams));
-    for (const Item& it : items_) {
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+        const Item& it = items_[i];
         if (it.skipped) continue;
+        const StreamLink& link = links_[i];
         std::string_view key_text = str(it.key_off, it.key_len), type = str(it.type_off, it.type_len),
                          json = str(it.json_off, it.json_len);
         OffsetKey key(it.pos.offset);
-        MDB_val v{record_size(key_text, type, json, it.link), nullptr};
+        MDB_val v{record_size(key_text, type, json, link), nullptr};
         EVT_TRY(parts[it.pos.partition].cursor.put(store::val(key.view()), v, MDB_APPEND | MDB_RESERVE));
-        encode_record(static_cast<char*>(v.mv_data), it.pos.time, it.has_key, key_text, type, json, it.link);
+        encode_record(static_cast<char*>(v.mv_data), it.pos.time, it.has_key, key_text, type, json, link);
     }
     if (opt_.idempotent) EVT_TRY(write_id_index(txn, ids));
     next_rr_ = rr;

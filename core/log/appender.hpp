@@ -94,7 +94,6 @@ private:
         bool has_key, has_subject;
         bool skipped;
         Position pos;
-        StreamLink link;
     };
 
     Status apply(store::WriteTxn& txn, Micros now);
@@ -111,7 +110,7 @@ private:
     RoundRobin next_rr_;
     std::string arena_;
     std::vector<Item> items_;
-    std::string value_buf_;
+    std::vector<StreamLink> links_;  // per item, filled by link_streams
 
 };
 

@@ -39,7 +39,7 @@ Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Appender& 
             bad = make_error(ErrorKind::invalid, "event of {} bytes is over --max-bytes ({})", line.size,
                              codec.options().max_bytes);
         } else {
-            auto p = codec.prepare(line.text, now_micros());
+            auto p = codec.prepare(line.text);
             bad = p.ok() ? appender.add(*p) : Status(p.error());
         }
         if (!bad.ok()) {

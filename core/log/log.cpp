@@ -40,8 +40,7 @@ Result<TopicConfig> decode_topic(std::string_view name, std::string_view v) {
     return t;
 }
 
-Status create_db(WriteTxn& txn, const std::string& name, unsigned flags = 0) {
-    auto d = txn.dbi(name, true, flags);
+Status created(const Result<MDB_dbi>& d) {
     if (!d.ok()) return d.error();
     return {};
 }
@@ -53,6 +52,16 @@ std::string records_db(std::uint32_t topic_id, std::uint32_t partition) {
 }
 std::string streams_db(std::uint32_t topic_id) { return fmt::format("s:{}", topic_id); }
 std::string ids_db(std::uint32_t topic_id) { return fmt::format("i:{}", topic_id); }
+
+Result<MDB_dbi> records_dbi(Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create) {
+    return txn.dbi(records_db(topic_id, partition), create, MDB_INTEGERKEY);
+}
+Result<MDB_dbi> streams_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
+    return txn.dbi(streams_db(topic_id), create, MDB_INTEGERKEY);
+}
+Result<MDB_dbi> ids_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
+    return txn.dbi(ids_db(topic_id), create, MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED);
+}
 
 Status check_topic_name(std::string_view name) {
     if (name.empty()) return Error{ErrorKind::usage, "a topic name cannot be empty"};
@@ -183,9 +192,9 @@ Result<TopicConfig> Log::create_topic(std::string_view name, const TopicOptions&
         put_le<std::uint32_t>(next, id + 1);
         EVT_TRY(txn.put(meta, "next_topic_id", std::string_view(next, 4)));
         t = TopicConfig{std::string(name), id, o.partitions, now_micros(), o.retention, o.retention_bytes, o.compact};
-        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(create_db(txn, records_db(id, p)));
-        EVT_TRY(create_db(txn, streams_db(id)));
-        EVT_TRY(create_db(txn, ids_db(id), MDB_DUPSORT | MDB_DUPFIXED));
+        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(created(records_dbi(txn, id, p, true)));
+        EVT_TRY(created(streams_dbi(txn, id, true)));
+        EVT_TRY(created(ids_dbi(txn, id, true)));
         return write_topic(txn, t);
     });
     if (!s.ok()) return s.error();
@@ -216,7 +225,7 @@ Result<TopicConfig> Log::alter_partitions(std::string_view name, std::uint32_t p
         if (partitions > kMaxPartitions)
             return make_error(ErrorKind::usage, "--partitions must be between 1 and {}", kMaxPartitions);
         for (std::uint32_t p = t.partitions; p < partitions; ++p)
-            EVT_TRY(create_db(txn, records_db(t.id, p)));
+            EVT_TRY(created(records_dbi(txn, t.id, p, true)));
         t.partitions = partitions;
         return write_topic(txn, t);
     });
@@ -227,16 +236,16 @@ Result<TopicConfig> Log::alter_partitions(std::string_view name, std::uint32_t p
 Status Log::delete_topic(std::string_view name) {
     return write([&](WriteTxn& txn) -> Status {
         EVT_ASSIGN(TopicConfig t, topic(txn, name));
-        auto drop = [&](const std::string& db) -> Status {
-            auto d = txn.dbi(db, false);
+        auto drop = [&](const std::string& db, unsigned flags) -> Status {
+            auto d = txn.dbi(db, false, flags);
             if (!d.ok()) return d.error().kind == ErrorKind::not_found ? Status() : Status(d.error());
             Status s = txn.drop(*d, true);
             env_->dbi_cache().erase(db);
             return s;
         };
-        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(drop(records_db(t.id, p)));
-        EVT_TRY(drop(streams_db(t.id)));
-        EVT_TRY(drop(ids_db(t.id)));
+        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(drop(records_db(t.id, p), MDB_INTEGERKEY));
+        EVT_TRY(drop(streams_db(t.id), MDB_INTEGERKEY));
+        EVT_TRY(drop(ids_db(t.id), MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED));
         EVT_ASSIGN(MDB_dbi topics, txn.dbi(kTopicsDb, true));
         return txn.del(topics, name);
     });
@@ -245,7 +254,7 @@ Status Log::delete_topic(std::string_view name) {
 Result<PartitionInfo> Log::partition_info(Txn& txn, const TopicConfig& t, std::uint32_t p, bool with_bytes) {
     PartitionInfo info;
     info.partition = p;
-    auto dbi = txn.dbi(records_db(t.id, p), false);
+    auto dbi = records_dbi(txn, t.id, p, false);
     if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Result<PartitionInfo>(info) : dbi.error();
     EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
     MDB_val k, v;
@@ -255,11 +264,11 @@ Result<PartitionInfo> Log::partition_info(Txn& txn, const TopicConfig& t, std::u
         // retention has removed records; with no records ever written it is 0.
         return info;
     }
-    info.start = get_be64(static_cast<const char*>(k.mv_data));
+    info.start = offset_of(k.mv_data);
     EVT_ASSIGN(RecordView first, decode_record(store::view(v)));
     info.first_time = first.time;
     EVT_TRY(c.get(k, v, MDB_LAST));
-    info.end = get_be64(static_cast<const char*>(k.mv_data)) + 1;
+    info.end = offset_of(k.mv_data) + 1;
     EVT_ASSIGN(RecordView last, decode_record(store::view(v)));
     info.last_time = last.time;
     if (with_bytes) {
@@ -272,7 +281,7 @@ Result<PartitionInfo> Log::partition_info(Txn& txn, const TopicConfig& t, std::u
 }
 
 Result<bool> Log::record_at(Txn& txn, const TopicConfig& t, std::uint32_t p, std::uint64_t offset, RecordView& out) {
-    auto dbi = txn.dbi(records_db(t.id, p), false);
+    auto dbi = records_dbi(txn, t.id, p, false);
     if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Result<bool>(false) : dbi.error();
     OffsetKey key(offset);
     std::string_view v;

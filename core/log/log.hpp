@@ -64,6 +64,11 @@ std::string records_db(std::uint32_t topic_id, std::uint32_t partition);
 std::string streams_db(std::uint32_t topic_id);
 std::string ids_db(std::uint32_t topic_id);
 
+// Open (or create) a topic's databases with their flags.
+Result<MDB_dbi> records_dbi(store::Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create);
+Result<MDB_dbi> streams_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<MDB_dbi> ids_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+
 Status check_topic_name(std::string_view name);
 
 class Log {

@@ -120,7 +120,7 @@ private:
     }
 
     Status open_cursor(store::ReadTxn& txn, const Range& r, Cursor& c, MDB_val& k, MDB_val& v, bool& positioned) {
-        EVT_ASSIGN(MDB_dbi d, txn.dbi(records_db(topic_.id, r.partition), false));
+        EVT_ASSIGN(MDB_dbi d, records_dbi(txn, topic_.id, r.partition, false));
         EVT_ASSIGN(c, Cursor::open(txn, d));
         OffsetKey key(r.next);
         k = store::val(key.view());
@@ -133,11 +133,13 @@ private:
         Cursor c;
         MDB_val k, v;
         bool ok;
+        RecordView rec;
         EVT_TRY(open_cursor(txn, r, c, k, v, ok));
         while (ok && budget && !done()) {
-            std::uint64_t off = get_be64(static_cast<const char*>(k.mv_data));
+            std::uint64_t off = offset_of(k.mv_data);
             if (off >= r.end) break;
-            EVT_ASSIGN(RecordView rec, decode_record(store::view(v)));
+            if (!decode_record(store::view(v), rec))
+                return make_error(ErrorKind::corrupt, "partition {} offset {}: malformed record", r.partition, off);
             rec.partition = r.partition;
             rec.offset = off;
             r.next = off + 1;
@@ -149,24 +151,27 @@ private:
     }
 
     Status walk_merged(store::ReadTxn& txn, std::uint64_t& budget) {
-        struct Head {
+        if (ranges_.size() == 1) return walk_one(txn, ranges_[0], budget);
+        // Each range's current record sits in `heads`; the heap orders small
+        // (time, partition, index) keys.
+        struct Key {
             Micros time;
+            std::uint32_t partition;
             std::uint32_t index;
-            RecordView rec;
+            bool operator>(const Key& o) const { return time != o.time ? time > o.time : partition > o.partition; }
         };
-        auto later = [](const Head& a, const Head& b) {
-            return a.time != b.time ? a.time > b.time : a.rec.partition > b.rec.partition;
-        };
-        std::priority_queue<Head, std::vector<Head>, decltype(later)> heap(later);
+        std::priority_queue<Key, std::vector<Key>, std::greater<Key>> heap;
         std::vector<Cursor> cursors(ranges_.size());
+        std::vector<RecordView> heads(ranges_.size());
         auto load = [&](std::uint32_t i, MDB_val& k, MDB_val& v, bool ok) -> Status {
             if (!ok) return {};
-            std::uint64_t off = get_be64(static_cast<const char*>(k.mv_data));
+            std::uint64_t off = offset_of(k.mv_data);
             if (off >= ranges_[i].end) return {};
-            EVT_ASSIGN(RecordView rec, decode_record(store::view(v)));
-            rec.partition = ranges_[i].partition;
-            rec.offset = off;
-            heap.push(Head{rec.time, i, rec});
+            if (!decode_record(store::view(v), heads[i]))
+                return make_error(ErrorKind::corrupt, "partition {} offset {}: malformed record", ranges_[i].partition, off);
+            heads[i].partition = ranges_[i].partition;
+            heads[i].offset = off;
+            heap.push(Key{heads[i].time, heads[i].partition, i});
             return {};
         };
         for (std::uint32_t i = 0; i < ranges_.size(); ++i) {
@@ -177,14 +182,14 @@ private:
             EVT_TRY(load(i, k, v, ok));
         }
         while (!heap.empty() && budget && !done()) {
-            Head h = heap.top();
+            std::uint32_t i = heap.top().index;
             heap.pop();
-            ranges_[h.index].next = h.rec.offset + 1;
+            ranges_[i].next = heads[i].offset + 1;
             --budget;
-            EVT_TRY(emit(h.rec));
+            EVT_TRY(emit(heads[i]));
             MDB_val k, v;
-            EVT_ASSIGN(bool ok, cursors[h.index].get(k, v, MDB_NEXT));
-            EVT_TRY(load(h.index, k, v, ok));
+            EVT_ASSIGN(bool ok, cursors[i].get(k, v, MDB_NEXT));
+            EVT_TRY(load(i, k, v, ok));
         }
         return {};
     }
@@ -286,7 +291,7 @@ Status read_stream(Log& log, std::string_view topic, std::string_view subject, c
     std::unique_ptr<LogWatcher> watcher;
     int idle = 0;
     for (;;) {
-        auto dbi = txn.dbi(streams_db(t.id), false);
+        auto dbi = streams_dbi(txn, t.id, false);
         if (!dbi.ok() && dbi.error().kind != ErrorKind::not_found) return dbi.error();
         std::uint64_t before = version;
         if (dbi.ok()) {

@@ -36,26 +36,33 @@ void encode_record(char* p, Micros time, bool has_key, std::string_view key, std
     put_le<std::uint32_t>(p, crc);
 }
 
-Result<RecordView> decode_record(std::string_view v) {
-    if (v.size() < kRecordHeader) return Error{ErrorKind::corrupt, "record shorter than its header"};
+bool decode_record(std::string_view v, RecordView& r) noexcept {
+    if (v.size() < kRecordHeader) return false;
     const char* p = v.data();
-    RecordView r;
     r.has_key = (p[4] & 1) != 0;
     std::size_t pos = kRecordHeader;
     auto klen = get_le<std::uint16_t>(p + 6);
     auto tlen = get_le<std::uint16_t>(p + 8);
     r.time = get_le<std::int64_t>(p + 12);
     if (p[4] & 2) {
-        if (v.size() < pos + kStreamLink) return Error{ErrorKind::corrupt, "record shorter than its stream link"};
+        if (v.size() < pos + kStreamLink) return false;
         r.link.version = get_le<std::uint64_t>(p + pos);
         r.link.prev_partition = get_le<std::uint32_t>(p + pos + 8);
         r.link.prev_offset = get_le<std::uint64_t>(p + pos + 12);
         pos += kStreamLink;
+    } else {
+        r.link = StreamLink{};
     }
-    if (pos + klen + tlen > v.size()) return Error{ErrorKind::corrupt, "record lengths exceed its size"};
+    if (pos + klen + tlen > v.size()) return false;
     r.key = v.substr(pos, klen);
     r.type = v.substr(pos + klen, tlen);
     r.json = v.substr(pos + klen + tlen);
+    return true;
+}
+
+Result<RecordView> decode_record(std::string_view v) {
+    RecordView r;
+    if (!decode_record(v, r)) return Error{ErrorKind::corrupt, "record is malformed (its lengths exceed its size)"};
     return r;
 }
 

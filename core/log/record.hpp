@@ -61,7 +61,8 @@ void encode_record(char* out, Micros time, bool has_key, std::string_view key, s
 // Appends the encoded record to out.
 void encode_record(std::string& out, Micros time, bool has_key, std::string_view key, std::string_view type,
                    std::string_view json, const StreamLink& link);
-// Decodes without checking the CRC (the hot read path).
+// Decodes without checking the CRC (the hot read path); false if malformed.
+bool decode_record(std::string_view value, RecordView& out) noexcept;
 Result<RecordView> decode_record(std::string_view value);
 // Checks the CRC as well.
 Result<RecordView> verify_record(std::string_view value);
@@ -88,11 +89,13 @@ inline T get_le(const char* p) {
     return v;
 }
 
-// Offset keys: big-endian so that byte order is numeric order (MDB_APPEND).
+// Offset keys: native unsigned 64-bit integers in MDB_INTEGERKEY databases,
+// so LMDB compares them as numbers (and MDB_APPEND applies).
 struct OffsetKey {
-    char bytes[8];
-    explicit OffsetKey(std::uint64_t o) { put_be64(bytes, o); }
-    std::string_view view() const { return {bytes, 8}; }
+    std::uint64_t value;
+    explicit OffsetKey(std::uint64_t o) : value(o) {}
+    std::string_view view() const { return {reinterpret_cast<const char*>(&value), 8}; }
 };
+inline std::uint64_t offset_of(const void* key) { return get_le<std::uint64_t>(static_cast<const char*>(key)); }
 
 }  // namespace evt::log

@@ -8,16 +8,15 @@
 namespace evt::stream {
 
 using log::get_le;
-using log::put_be64;
 using log::put_le;
 
 namespace {
 constexpr std::size_t kHeadFixed = 20;
 
-struct Key {
-    char b[8];
-    explicit Key(std::uint64_t slot) { put_be64(b, slot); }
-    std::string_view view() const { return {b, 8}; }
+struct Key {  // native u64: the database is MDB_INTEGERKEY
+    std::uint64_t slot;
+    explicit Key(std::uint64_t s) : slot(s) {}
+    std::string_view view() const { return {reinterpret_cast<const char*>(&slot), 8}; }
 };
 }  // namespace
 

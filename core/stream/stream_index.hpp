@@ -8,8 +8,8 @@
 // per batch, however long the log grows, and reading a stream of N events
 // costs N point reads.
 //
-// Layout (database s:<topic id>, schemas/STORAGE.md): key = big-endian u64
-// slot, the 64-bit FNV-1a hash of the subject; if another subject owns the
+// Layout (database s:<topic id>, MDB_INTEGERKEY, schemas/STORAGE.md): key =
+// native u64 slot, the 64-bit FNV-1a hash of the subject; if another subject owns the
 // slot, the next free slot is used (linear probing), so colliding hashes never
 // merge two streams. Value = u64 version, u32 partition and u64 offset of the
 // stream's last event (little-endian), then the subject's bytes.
