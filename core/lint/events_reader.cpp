@@ -35,7 +35,7 @@ void read_events(const std::string& text, Catalog& out) {
         }
         simdjson::ondemand::object obj;
         if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-            bad("an event must be a JSON object");
+            bad("malformed JSON event, or not a JSON object");
             continue;
         }
         auto field = obj.find_field_unordered("type");

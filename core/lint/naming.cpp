@@ -100,6 +100,15 @@ private:
         }
     }
 
+    // "resource.action" or "resources/action": the first segment names the entity.
+    bool hierarchical_name() const { return name_.find('.') != std::string_view::npos || name_.find('/') != std::string_view::npos; }
+    // Byte offset where the core's first segment ends (hierarchical names only).
+    std::size_t first_segment_end() const {
+        std::size_t from = a_.tokens[b_].begin;
+        std::size_t dot = name_.find_first_of("./", from);
+        return dot == std::string_view::npos ? name_.size() : dot;
+    }
+
     Style core_style() const {
         const auto& t = a_.tokens;
         std::string_view core = name_.substr(t[b_].begin, t[e_ - 1].end - t[b_].begin);
@@ -154,7 +163,7 @@ private:
         // A word that is a noun as often as a verb leads a command only in a
         // flat name with no other verb: "ChargeCard", not "charge.refunded" or
         // "order.ship" (a resource, then its action).
-        bool hierarchical = a_.style == Style::dot || a_.style == Style::reverse_dns || a_.style == Style::slash;
+        bool hierarchical = hierarchical_name();
         bool other_verb = std::any_of(w_.begin() + 1, w_.end(), [&](const std::string& w) {
             return v_.is_participle(w) || v_.is_base_verb(w);
         });
@@ -223,7 +232,12 @@ private:
             return;
         }
         if (!vague_verb || complement) return;
-        bool specific = std::any_of(subject.begin(), subject.end(), [&](const std::string& w) { return v_.attributes.count(w) > 0; });
+        // An attribute makes the change specific ("PasswordChanged"), except as
+        // the resource itself of a hierarchical name ("price.updated").
+        std::size_t entity_end = hierarchical_name() ? first_segment_end() : 0;
+        bool specific = false;
+        for (std::size_t i = 0; i < subject.size(); ++i)
+            specific |= v_.attributes.count(subject[i]) > 0 && a_.tokens[b_ + i].begin >= entity_end;
         if (!specific)
             add("naming/no-vague-verb",
                 fmt::format("'{}' is vague: '{}' does not say what changed; name the attribute or the business fact",

@@ -107,6 +107,7 @@ assignee visibility permission permissions billing shipping credit quota tier le
 rating priority deadline date expiry expiration location position photo picture image logo
 color colour discount tax rate terms slug sku weight size dimensions capacity ownership
 assignment pin mfa schedule label labels tags tag topic cover category nickname birthday
+id history purpose metadata count domain
 )";
 
 void fill(std::unordered_set<std::string>& set, const char* text) {
