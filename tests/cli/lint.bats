@@ -215,3 +215,9 @@ assert suites[1].findall("testcase") == []
   [ "${#lines[@]}" -eq 22 ]
   [[ "${lines[0]}" == "naming/past-tense"$'\t'"error"$'\t'* ]]
 }
+
+@test "examples/lint/run.sh prints exactly examples/lint/expected.txt" {
+  run "$EVT_SRC/examples/lint/run.sh" "$LINT"
+  [ "$status" -eq 0 ]
+  diff <(printf '%s\n' "$output") "$EVT_SRC/examples/lint/expected.txt"
+}
