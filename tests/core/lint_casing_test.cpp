@@ -13,7 +13,7 @@ std::vector<std::string> words(std::string_view name) {
 using W = std::vector<std::string>;
 }  // namespace
 
-TEST_CASE("tokenize splits every casing into lower-case words") {
+TEST_CASE("lint: tokenize splits every casing into lower-case words") {
     CHECK(words("OrderPlaced") == W{"order", "placed"});
     CHECK(words("orderPlaced") == W{"order", "placed"});
     CHECK(words("order.placed") == W{"order", "placed"});
@@ -28,14 +28,14 @@ TEST_CASE("tokenize splits every casing into lower-case words") {
     CHECK(words("OrderPlacedV1") == W{"order", "placed", "v1"});
 }
 
-TEST_CASE("tokens keep their byte range in the name") {
+TEST_CASE("lint: tokens keep their byte range in the name") {
     auto t = tokenize("pull_request.synchronize");
     REQUIRE(t.size() == 3);
     CHECK(t[2].begin == 13);
     CHECK(t[2].end == 24);
 }
 
-TEST_CASE("detect_style names each casing") {
+TEST_CASE("lint: detect_style names each casing") {
     CHECK(detect_style("OrderPlaced") == Style::pascal);
     CHECK(detect_style("orderPlaced") == Style::camel);
     CHECK(detect_style("order.placed") == Style::dot);
@@ -49,7 +49,7 @@ TEST_CASE("detect_style names each casing") {
     CHECK(detect_style("Order_placed") == Style::unknown);
 }
 
-TEST_CASE("a lower-case word fits every lower-case style, reverse-dns fits dot.case") {
+TEST_CASE("lint: a lower-case word fits every lower-case style, reverse-dns fits dot.case") {
     CHECK(style_fits(Style::lower, Style::snake));
     CHECK(style_fits(Style::lower, Style::camel));
     CHECK_FALSE(style_fits(Style::lower, Style::pascal));
@@ -57,7 +57,7 @@ TEST_CASE("a lower-case word fits every lower-case style, reverse-dns fits dot.c
     CHECK_FALSE(style_fits(Style::kebab, Style::pascal));
 }
 
-TEST_CASE("render writes words back in each style; parse_style reads config names") {
+TEST_CASE("lint: render writes words back in each style; parse_style reads config names") {
     W w{"card", "charged"};
     CHECK(render(w, Style::pascal) == "CardCharged");
     CHECK(render(w, Style::camel) == "cardCharged");

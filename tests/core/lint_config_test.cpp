@@ -23,7 +23,7 @@ struct TempDir {
 };
 }  // namespace
 
-TEST_CASE("globs: * stays in a segment, ** crosses them") {
+TEST_CASE("lint: globs: * stays in a segment, ** crosses them") {
     CHECK(glob_match("*.yaml", "a.yaml"));
     CHECK_FALSE(glob_match("*.yaml", "dir/a.yaml"));
     CHECK(glob_match("legacy/**", "legacy/x/y.yaml"));
@@ -33,7 +33,7 @@ TEST_CASE("globs: * stays in a segment, ** crosses them") {
     CHECK_FALSE(glob_match("legacy/*.yaml", "other/a.yaml"));
 }
 
-TEST_CASE("config merging: extends a file, then rules, ignore and vocabulary on top") {
+TEST_CASE("lint: config merging: extends a file, then rules, ignore and vocabulary on top") {
     TempDir t;
     t.write("base.yaml", "rules:\n  doc/missing-version: off\n  naming/casing: error\nignore: [\"gen/**\"]\n"
                          "vocabulary: {imperative: [escalate]}\n");
@@ -60,7 +60,7 @@ TEST_CASE("config merging: extends a file, then rules, ignore and vocabulary on 
     CHECK(cfg->warnings[0].find(":4:3: unknown rule 'bogus/rule'") != std::string::npos);
 }
 
-TEST_CASE("overrides apply by file glob and by JSON pointer") {
+TEST_CASE("lint: overrides apply by file glob and by JSON pointer") {
     TempDir t;
     t.write("c.yaml", "overrides:\n  - files: [\"api.yaml#/components/messages/ChargeCard\"]\n    rules: {naming/no-imperative: off}\n"
                       "  - files: [\"legacy/*.yaml\"]\n    rules: {payload/missing: warn}\n");
@@ -74,7 +74,7 @@ TEST_CASE("overrides apply by file glob and by JSON pointer") {
     CHECK(cfg->resolve("payload/missing", Severity::error, api, "").severity == Severity::error);
 }
 
-TEST_CASE("config errors are located; a missing config is not_found") {
+TEST_CASE("lint: config errors are located; a missing config is not_found") {
     TempDir t;
     t.write("bad.yaml", "rules:\n  naming/casing: loud\n");
     auto r = load_config((t.path / "bad.yaml").string());
@@ -86,7 +86,7 @@ TEST_CASE("config errors are located; a missing config is not_found") {
     CHECK(missing.error().kind == evt::ErrorKind::not_found);
 }
 
-TEST_CASE("find_config walks up from a directory") {
+TEST_CASE("lint: find_config walks up from a directory") {
     TempDir t;
     t.write("proj/.evtlint.yaml", "rules: {}\n");
     fs::create_directories(t.path / "proj/a/b/c");

@@ -22,7 +22,7 @@ bool flagged(std::string_view name, std::string_view rule) { return fix_of(name,
 NameClass cls(std::string_view name) { return classify(analyse_name(name, V())); }
 }  // namespace
 
-TEST_CASE("did-you-mean fixes for commands and present-tense names") {
+TEST_CASE("lint: did-you-mean fixes for commands and present-tense names") {
     CHECK(fix_of("ChargeCard", "naming/no-imperative") == "CardCharged");
     CHECK(fix_of("SendWelcomeEmail", "naming/no-imperative") == "WelcomeEmailSent");
     CHECK(fix_of("SendWelcomeEmailCreated", "naming/no-imperative") == "WelcomeEmailSent");
@@ -39,7 +39,7 @@ TEST_CASE("did-you-mean fixes for commands and present-tense names") {
     CHECK(fix_of("charge_card", "naming/no-imperative") == "card_charged");
 }
 
-TEST_CASE("vague, generic and status-change names are flagged; specific ones pass") {
+TEST_CASE("lint: vague, generic and status-change names are flagged; specific ones pass") {
     CHECK(flagged("OrderUpdated", "naming/no-vague-verb"));
     CHECK(flagged("customer.subscription.updated", "naming/no-vague-verb"));
     CHECK(cls("OrderUpdated") == NameClass::vague);
@@ -51,7 +51,7 @@ TEST_CASE("vague, generic and status-change names are flagged; specific ones pas
     CHECK(flagged("EntityModified", "naming/no-generic-subject"));
 }
 
-TEST_CASE("facts in every casing are accepted") {
+TEST_CASE("lint: facts in every casing are accepted") {
     for (const char* n : {"PaymentSent", "OrderPlaced", "orderShipped", "order.placed", "order-placed", "order_placed",
                           "com.github.pull_request.opened", "com.acme.orders.order.placed.v1", "charge.succeeded",
                           "ChargeRefunded", "FundsWithdrawn", "InvoicePaid", "StockHeld", "BuildSucceeded",
@@ -61,7 +61,7 @@ TEST_CASE("facts in every casing are accepted") {
     }
 }
 
-TEST_CASE("a name with no past-tense verb is flagged without a guessed fix") {
+TEST_CASE("lint: a name with no past-tense verb is flagged without a guessed fix") {
     auto a = analyse_name("invoice.upcoming", V());
     REQUIRE(a.verdicts.size() == 1);
     CHECK(a.verdicts[0].rule == "naming/past-tense");
@@ -69,7 +69,7 @@ TEST_CASE("a name with no past-tense verb is flagged without a guessed fix") {
     CHECK(a.verdicts[0].message == "'invoice.upcoming' has no past-tense verb: name a fact that happened");
 }
 
-TEST_CASE("participles: regular, irregular, and words that only look like them") {
+TEST_CASE("lint: participles: regular, irregular, and words that only look like them") {
     CHECK(V().is_participle("archived"));
     CHECK(V().is_participle("paid"));
     CHECK(V().is_participle("withdrawn"));
@@ -83,7 +83,7 @@ TEST_CASE("participles: regular, irregular, and words that only look like them")
     CHECK(V().participle_of("archive") == "archived");
 }
 
-TEST_CASE("vocabulary extensions from config change verdicts") {
+TEST_CASE("lint: vocabulary extensions from config change verdicts") {
     Vocabulary v = V();
     CHECK(analyse_name("EscalateTicket", v).verdicts.size() == 1);  // past-tense only
     REQUIRE(v.extend("imperative", {"Escalate"}));
@@ -96,7 +96,7 @@ TEST_CASE("vocabulary extensions from config change verdicts") {
     CHECK_FALSE(v.extend("nonsense", {"x"}));
 }
 
-TEST_CASE("CloudEvents types need a reverse-DNS prefix") {
+TEST_CASE("lint: CloudEvents types need a reverse-DNS prefix") {
     std::string fix;
     CHECK(check_cloudevents_type("com.acme.orders.order.placed.v1", V(), "com.acme.orders", fix).empty());
     CHECK_FALSE(check_cloudevents_type("OrderPlaced", V(), "com.acme.orders", fix).empty());
@@ -105,7 +105,7 @@ TEST_CASE("CloudEvents types need a reverse-DNS prefix") {
 
 // Done-when 1 of issue 4: on a labelled list of real names, "flag as not a
 // fact" has precision and recall of at least 0.95.
-TEST_CASE("labelled real-world names: precision and recall of 'not a fact' at least 0.95") {
+TEST_CASE("lint: labelled real-world names: precision and recall of 'not a fact' at least 0.95") {
     std::ifstream in(std::string(EVT_SOURCE_DIR) + "/tests/fixtures/lint/names.tsv");
     REQUIRE(in.good());
     std::map<std::string, std::map<std::string, int>> matrix;

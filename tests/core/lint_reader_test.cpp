@@ -45,7 +45,7 @@ std::string dump(Node n) {
 }
 }  // namespace
 
-TEST_CASE("documents keep 1-based positions and answer JSON pointers") {
+TEST_CASE("lint: documents keep 1-based positions and answer JSON pointers") {
     ParseFailure pf;
     auto doc = Document::parse("a:\n  b: [x, {c: 'y'}]\n  d: |\n    text\n", pf);
     REQUIRE(doc);
@@ -57,14 +57,14 @@ TEST_CASE("documents keep 1-based positions and answer JSON pointers") {
     CHECK_FALSE(doc->at_pointer("/a/zzz"));
 }
 
-TEST_CASE("malformed YAML fails with its position") {
+TEST_CASE("lint: malformed YAML fails with its position") {
     ParseFailure pf;
     CHECK_FALSE(Document::parse("a: [1, 2\nb: c\n", pf));
     CHECK(pf.line == 2);
     CHECK_FALSE(pf.message.empty());
 }
 
-TEST_CASE("the fast reader builds the same tree as yaml-cpp") {
+TEST_CASE("lint: the fast reader builds the same tree as yaml-cpp") {
     for (const char* f : {"good.yaml", "bad.yaml", "ignore-inline.yaml", "asyncapi/streetlights-mqtt-2.6.yml",
                           "asyncapi/streetlights-kafka-3.yml", "asyncapi/orders-2.4.json", "schemas/payment-sent.json"}) {
         INFO(f);
@@ -78,7 +78,7 @@ TEST_CASE("the fast reader builds the same tree as yaml-cpp") {
     }
 }
 
-TEST_CASE("$ref resolution: inside the document, to a relative file, and broken") {
+TEST_CASE("lint: $ref resolution: inside the document, to a relative file, and broken") {
     std::string file = fixture("asyncapi/orders-2.4.json");
     ParseFailure pf;
     auto doc = Document::parse(slurp(file), pf);
@@ -101,7 +101,7 @@ TEST_CASE("$ref resolution: inside the document, to a relative file, and broken"
     CHECK(bad.error().message == "cannot resolve $ref '#/nowhere': no such node");
 }
 
-TEST_CASE("AsyncAPI 2.x: producers from subscribe, traits merged, files followed") {
+TEST_CASE("lint: AsyncAPI 2.x: producers from subscribe, traits merged, files followed") {
     auto cat = load_catalog(fixture("asyncapi/orders-2.4.json"), {});
     REQUIRE(cat.ok());
     CHECK(cat->format == Format::asyncapi2);
@@ -123,7 +123,7 @@ TEST_CASE("AsyncAPI 2.x: producers from subscribe, traits merged, files followed
     CHECK(find(*flipped, "PaymentCaptured")->producers == std::vector<std::string>{"orders-service"});
 }
 
-TEST_CASE("AsyncAPI 3.0: send produces, receive consumes, payload fields read through $refs") {
+TEST_CASE("lint: AsyncAPI 3.0: send produces, receive consumes, payload fields read through $refs") {
     auto cat = load_catalog(fixture("asyncapi/streetlights-kafka-3.yml"), {});
     REQUIRE(cat.ok());
     CHECK(cat->format == Format::asyncapi3);
@@ -141,7 +141,7 @@ TEST_CASE("AsyncAPI 3.0: send produces, receive consumes, payload fields read th
     CHECK(measured->consumers == std::vector<std::string>{"Streetlights Kafka API"});
 }
 
-TEST_CASE("native catalogs, unknown formats and NDJSON streams") {
+TEST_CASE("lint: native catalogs, unknown formats and NDJSON streams") {
     auto good = load_catalog(fixture("good.yaml"), {});
     REQUIRE(good.ok());
     CHECK(good->ns == "com.acme.shop");

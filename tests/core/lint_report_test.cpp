@@ -27,7 +27,7 @@ std::string render(OutputFormat f, const Report& r) {
 }
 }  // namespace
 
-TEST_CASE("text: one finding per line and a summary") {
+TEST_CASE("lint: text: one finding per line and a summary") {
     std::string out = render(OutputFormat::text, sample());
     CHECK(out.rfind("cat.yaml:9:11: error: 'ChargeCard' starts with the command verb 'Charge'; did you mean 'CardCharged'? "
                     "[naming/no-imperative]\n", 0) == 0);
@@ -38,7 +38,7 @@ TEST_CASE("text: one finding per line and a summary") {
     CHECK(render(OutputFormat::text, quiet).find("warning") == std::string::npos);
 }
 
-TEST_CASE("json: Spectral's shape, zero-based ranges, numeric severities") {
+TEST_CASE("lint: json: Spectral's shape, zero-based ranges, numeric severities") {
     auto j = nlohmann::json::parse(render(OutputFormat::json, sample()));
     REQUIRE(j.is_array());
     REQUIRE(j.size() == 3);
@@ -53,7 +53,7 @@ TEST_CASE("json: Spectral's shape, zero-based ranges, numeric severities") {
     CHECK(j[0]["source"].get<std::string>().size() > std::string("cat.yaml").size());
 }
 
-TEST_CASE("sarif: 2.1.0 with the rule table and 1-based regions") {
+TEST_CASE("lint: sarif: 2.1.0 with the rule table and 1-based regions") {
     auto j = nlohmann::json::parse(render(OutputFormat::sarif, sample()));
     CHECK(j["version"] == "2.1.0");
     auto& run = j["runs"][0];
@@ -68,7 +68,7 @@ TEST_CASE("sarif: 2.1.0 with the rule table and 1-based regions") {
     CHECK(res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "cat.yaml");
 }
 
-TEST_CASE("github: workflow commands with escaped data and properties") {
+TEST_CASE("lint: github: workflow commands with escaped data and properties") {
     std::string out = render(OutputFormat::github, sample());
     CHECK(out.rfind("::error file=cat.yaml,line=9,endLine=9,col=11,endColumn=21,title=naming/no-imperative::'ChargeCard'", 0) == 0);
     CHECK(out.find("::warning file=cat.yaml,line=15,") != std::string::npos);
@@ -77,7 +77,7 @@ TEST_CASE("github: workflow commands with escaped data and properties") {
     CHECK(github_escape_property("a:b,c") == "a%3Ab%2Cc");
 }
 
-TEST_CASE("junit: failing findings only, XML escaped") {
+TEST_CASE("lint: junit: failing findings only, XML escaped") {
     std::string out = render(OutputFormat::junit, sample());
     CHECK(out.find("<testsuite package=\"org.evt.lint\" time=\"0\" tests=\"1\" errors=\"0\" failures=\"1\" name=\"cat.yaml\">") !=
           std::string::npos);
