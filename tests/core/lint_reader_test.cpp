@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/lint/catalog.hpp"
+#include "core/lint/catalog_index.hpp"
 #include "core/lint/document.hpp"
 #include "core/lint/refs.hpp"
 
@@ -165,4 +166,19 @@ TEST_CASE("lint: native catalogs, unknown formats and NDJSON streams") {
     auto missing = load_catalog(fixture("nope.yaml"), {});
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().kind == evt::ErrorKind::not_found);
+}
+
+TEST_CASE("lint: CatalogIndex answers evt-append --catalog: known types and required data fields") {
+    auto idx = CatalogIndex::load(fixture("good.yaml"));
+    REQUIRE(idx.ok());
+    CHECK(idx->size() == 3);
+    CHECK(idx->contains("OrderPlaced"));
+    CHECK_FALSE(idx->check("OrderPlaced", {"orderId", "placedAt", "extra"}).has_value());
+    CHECK(idx->check("OrderPlaced", {"orderId"}) == std::optional<std::string>("data lacks the required field 'placedAt' of 'OrderPlaced'"));
+    CHECK(idx->check("PaymentSent", {"orderId"}) == std::optional<std::string>("data lacks the required field 'amount' of 'PaymentSent'"));
+    CHECK(idx->check("ChargeCard", {}) == std::optional<std::string>("type 'ChargeCard' is not in the catalog"));
+    auto broken = CatalogIndex::load(fixture("broken.yaml"));
+    REQUIRE_FALSE(broken.ok());
+    CHECK(broken.error().kind == evt::ErrorKind::invalid);
+    CHECK(broken.error().message.find("/broken.yaml:5:") != std::string::npos);
 }
