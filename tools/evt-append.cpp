@@ -4,7 +4,7 @@
 
 #include "core/cli/output.hpp"
 #include "core/event/format.hpp"
-#include "core/log/ingest.hpp"
+#include "core/backend/ingest.hpp"
 #include "tools/common/runner.hpp"
 
 namespace {
@@ -50,18 +50,17 @@ evt::Result<int> run(const Options& o) {
     if (!o.key.empty()) {
         EVT_ASSIGN(fo.key_pointer, event::to_json_pointer(o.key));
     }
-    log::Sync sync = o.sync == "each" ? log::Sync::each : o.sync == "none" ? log::Sync::none : log::Sync::batch;
-    log::BadLines mode = o.atomic || ao.expect ? log::BadLines::atomic
-                         : o.skip_bad         ? log::BadLines::skip_bad
-                                              : log::BadLines::prefix;
+    using backend::BadLines;
+    backend::Sync sync = o.sync == "each"   ? backend::Sync::each
+                         : o.sync == "none" ? backend::Sync::none
+                                            : backend::Sync::batch;
+    BadLines mode = o.atomic || ao.expect ? BadLines::atomic : o.skip_bad ? BadLines::skip_bad : BadLines::prefix;
 
-    EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::write));
+    EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::write));
     log::TopicOptions to;
     to.partitions = o.partitions;
     EVT_ASSIGN(log::TopicConfig topic, lg->ensure_topic(o.topic, to));
-    if (sync == log::Sync::none) lg->env().set_sync(false);
-
-    log::Appender appender(*lg, topic, ao);
+    EVT_ASSIGN(auto producer, lg->producer(topic, ao, sync));
     event::Codec codec(fo);
     cli::LineReader in(o.files, fo.max_bytes);
     cli::Output out;
@@ -72,10 +71,10 @@ evt::Result<int> run(const Options& o) {
     }
     std::string topic_json = event::json_escape_string(o.topic);
 
-    log::IngestHooks hooks;
+    backend::IngestHooks hooks;
     hooks.on_reject = [&](const cli::Line& line, const std::string& why) -> Status {
         if (!rejects) {
-            tool::error_line(fmt::format("{}: {}", log::where(line), why));
+            tool::error_line(fmt::format("{}: {}", backend::where(line), why));
             return {};
         }
         std::string text = line.oversize ? std::string() : std::string(line.text);
@@ -97,7 +96,7 @@ evt::Result<int> run(const Options& o) {
         };
         hooks.on_commit = [&] { return out.flush(); };
     }
-    auto report = log::ingest(in, codec, appender, sync, mode, hooks);
+    auto report = backend::ingest(in, codec, *producer, sync, mode, hooks);
     EVT_TRY(out.flush());
     if (!report.ok()) return std::move(report).error();
     if (report->duplicates)

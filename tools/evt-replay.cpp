@@ -2,7 +2,7 @@
 #include "core/cli/output.hpp"
 #include "core/cli/pace.hpp"
 #include "core/event/format.hpp"
-#include "core/log/reader.hpp"
+#include "core/backend/backend.hpp"
 #include "tools/common/runner.hpp"
 
 namespace {
@@ -46,7 +46,7 @@ evt::Result<int> run(const Options& o) {
     }
     cli::Pacer pacer(rate);
 
-    EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::read));
+    EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::read));
     cli::Output out;
     std::string topic_json = event::json_escape_string(o.topic);
     auto print = [&](const log::RecordView& r, std::uint64_t version) -> Result<bool> {
@@ -66,10 +66,10 @@ evt::Result<int> run(const Options& o) {
     log::FollowHooks hooks;
     hooks.idle = [&] { return out.flush(); };
     if (!o.stream.empty()) {
-        EVT_TRY(log::read_stream(*lg, o.topic, o.stream, ro,
+        EVT_TRY(lg->read_stream(o.topic, o.stream, ro,
                                  [&](const log::RecordView& r, std::uint64_t v) { return print(r, v); }, hooks));
     } else {
-        EVT_TRY(log::read_topic(*lg, o.topic, ro, [&](const log::RecordView& r) { return print(r, 0); }, hooks));
+        EVT_TRY(lg->read(o.topic, ro, [&](const log::RecordView& r) { return print(r, 0); }, hooks));
     }
     EVT_TRY(out.flush());
     return 0;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/cli/table.hpp"
-#include "core/log/log.hpp"
+#include "core/backend/backend.hpp"
 #include "core/route/partitioner.hpp"
 #include "tools/common/runner.hpp"
 
@@ -24,8 +24,8 @@ struct Options {
     bool if_not_exists = false;
 };
 
-Result<std::unique_ptr<log::Log>> open(const Options& o, log::Log::Access a) {
-    return log::Log::open(evt::tool::resolve_log(o.log), a);
+Result<std::unique_ptr<evt::backend::Backend>> open(const Options& o, evt::backend::Access a) {
+    return evt::backend::open(evt::tool::resolve_log(o.log), a);
 }
 
 std::string time_or_dash(evt::Micros t, std::uint64_t count) { return count ? evt::format_time_ms(t) : "-"; }
@@ -40,7 +40,7 @@ Result<int> create(const Options& o) {
     if (!o.retention_bytes.empty()) {
         EVT_ASSIGN(to.retention_bytes, evt::parse_size(o.retention_bytes));
     }
-    EVT_ASSIGN(auto lg, open(o, log::Log::Access::write));
+    EVT_ASSIGN(auto lg, open(o, evt::backend::Access::write));
     auto t = lg->create_topic(o.name, to);
     if (!t.ok() && t.error().kind == evt::ErrorKind::conflict && o.if_not_exists) return 0;
     if (!t.ok()) return t.error();
@@ -50,11 +50,10 @@ Result<int> create(const Options& o) {
 }
 
 Result<int> list(const Options& o) {
-    auto lg = open(o, log::Log::Access::read);
+    auto lg = open(o, evt::backend::Access::read);
     if (!lg.ok() && lg.error().kind == evt::ErrorKind::not_found && o.format != "json") return 0;
     if (!lg.ok()) return lg.error();
-    EVT_ASSIGN(auto txn, (*lg)->env().read());
-    EVT_ASSIGN(auto topics, (*lg)->topics(txn));
+    EVT_ASSIGN(auto topics, (*lg)->topics());
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& t : topics) {
         if (o.format != "json") {
@@ -62,10 +61,9 @@ Result<int> list(const Options& o) {
             continue;
         }
         std::uint64_t events = 0;
-        for (std::uint32_t p = 0; p < t.partitions; ++p) {
-            EVT_ASSIGN(auto info, (*lg)->partition_info(txn, t, p));
-            events += info.count();
-        }
+        log::TopicConfig config;
+        EVT_ASSIGN(auto infos, (*lg)->describe(t.name, config));
+        for (const auto& info : infos) events += info.count();
         arr.push_back({{"name", t.name}, {"partitions", t.partitions}, {"events", events}});
     }
     if (o.format == "json") std::cout << arr.dump() << "\n";
@@ -73,15 +71,15 @@ Result<int> list(const Options& o) {
 }
 
 Result<int> describe(const Options& o) {
-    EVT_ASSIGN(auto lg, open(o, log::Log::Access::read));
-    EVT_ASSIGN(auto txn, lg->env().read());
-    EVT_ASSIGN(log::TopicConfig t, lg->topic(txn, o.name));
+    EVT_ASSIGN(auto lg, open(o, evt::backend::Access::read));
+    log::TopicConfig t;
+    EVT_ASSIGN(auto infos, lg->describe(o.name, t));
     evt::cli::Table table({"PARTITION", "START", "END", "EVENTS", "BYTES", "FIRST APPEND", "LAST APPEND"},
                           {true, true, true, true, true, false, false});
     nlohmann::json parts = nlohmann::json::array();
     std::uint64_t total = 0, bytes = 0;
-    for (std::uint32_t p = 0; p < t.partitions; ++p) {
-        EVT_ASSIGN(log::PartitionInfo i, lg->partition_info(txn, t, p, true));
+    for (const log::PartitionInfo& i : infos) {
+        std::uint32_t p = i.partition;
         total += i.count();
         bytes += i.bytes;
         table.add({std::to_string(p), std::to_string(i.start), std::to_string(i.end), std::to_string(i.count()),
@@ -110,7 +108,7 @@ Result<int> describe(const Options& o) {
 }
 
 Result<int> alter(const Options& o) {
-    EVT_ASSIGN(auto lg, open(o, log::Log::Access::write));
+    EVT_ASSIGN(auto lg, open(o, evt::backend::Access::write));
     EVT_ASSIGN(log::TopicConfig t, lg->alter_partitions(o.name, o.partitions));
     std::cerr << "topic '" << t.name << "' now has " << t.partitions << " partitions "
               << "(keys may now map to other partitions)\n";
@@ -118,7 +116,7 @@ Result<int> alter(const Options& o) {
 }
 
 Result<int> remove(const Options& o) {
-    EVT_ASSIGN(auto lg, open(o, log::Log::Access::write));
+    EVT_ASSIGN(auto lg, open(o, evt::backend::Access::write));
     EVT_TRY(lg->delete_topic(o.name));
     std::cerr << "deleted topic '" << o.name << "'\n";
     return 0;

@@ -1,6 +1,6 @@
-#include "core/log/ingest.hpp"
+#include "core/backend/ingest.hpp"
 
-namespace evt::log {
+namespace evt::backend {
 
 namespace {
 constexpr std::size_t kBatchEvents = 131072;
@@ -12,11 +12,11 @@ std::string where(const cli::Line& line) {
     return fmt::format("{}: line {}", line.input, line.number);
 }
 
-Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Appender& appender, Sync sync,
+Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Producer& appender, Sync sync,
                             BadLines mode, const IngestHooks& hooks) {
     IngestReport report;
     auto commit = [&]() -> Status {
-        EVT_ASSIGN(CommitResult r, appender.commit(hooks.on_stored));
+        EVT_ASSIGN(log::CommitResult r, appender.commit(hooks.on_stored));
         report.stored += r.stored;
         report.duplicates += r.skipped;
         if (hooks.on_commit && r.stored) EVT_TRY(hooks.on_commit());
@@ -63,4 +63,4 @@ Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Appender& 
     return report;
 }
 
-}  // namespace evt::log
+}  // namespace evt::backend

@@ -1,7 +1,7 @@
 // Ingest: NDJSON lines in, events appended, with the atomicity of SPEC.md 4.
 //
 // The loop reads lines, prepares each event (event::Codec) and adds it to the
-// Appender's batch. A batch is committed when it is large (kBatchEvents or
+// Producer's batch. A batch is committed when it is large (kBatchEvents or
 // kBatchBytes), when the input has nothing more to read right now (so a slow
 // producer's events are visible within milliseconds), for every event with
 // Sync::each, and at the end of input.
@@ -21,13 +21,12 @@
 #include <cstdint>
 #include <functional>
 
+#include "core/backend/backend.hpp"
 #include "core/cli/lines.hpp"
 #include "core/event/codec.hpp"
-#include "core/log/appender.hpp"
 
-namespace evt::log {
+namespace evt::backend {
 
-enum class Sync { each, batch, none };
 enum class BadLines { prefix, atomic, skip_bad };
 
 struct IngestReport {
@@ -41,15 +40,15 @@ struct IngestHooks {
     // A rejected line under skip_bad: where, why, and the line's text.
     std::function<Status(const cli::Line&, const std::string& why)> on_reject;
     // Each stored event with its position, after its batch committed (--echo).
-    Appender::StoredFn on_stored;
+    log::Appender::StoredFn on_stored;
     // After each commit that stored events (flush --echo output here).
     std::function<Status()> on_commit;
 };
 
-Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Appender& appender, Sync sync,
+Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Producer& producer, Sync sync,
                             BadLines mode, const IngestHooks& hooks);
 
 // "line 17" for stdin, "orders.ndjson: line 17" for a named file.
 std::string where(const cli::Line& line);
 
-}  // namespace evt::log
+}  // namespace evt::backend

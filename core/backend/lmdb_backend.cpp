@@ -1,0 +1,86 @@
+// The embedded backend: an LMDB log directory (log::Log and friends).
+#include "core/backend/backend.hpp"
+
+namespace evt::backend {
+
+namespace {
+
+class LmdbProducer final : public Producer {
+public:
+    LmdbProducer(log::Log& lg, log::TopicConfig t, log::AppendOptions o) : appender_(lg, std::move(t), std::move(o)) {}
+    Status add(const event::Prepared& e) override { return appender_.add(e); }
+    std::size_t pending() const override { return appender_.pending(); }
+    std::size_t pending_bytes() const override { return appender_.pending_bytes(); }
+    Result<log::CommitResult> commit(const log::Appender::StoredFn& on_stored) override {
+        return appender_.commit(on_stored);
+    }
+
+private:
+    log::Appender appender_;
+};
+
+class LmdbBackend final : public Backend {
+public:
+    explicit LmdbBackend(std::unique_ptr<log::Log> lg) : log_(std::move(lg)) {}
+
+    std::string location() const override { return log_->path(); }
+    Result<log::TopicConfig> create_topic(std::string_view n, const log::TopicOptions& o) override {
+        return log_->create_topic(n, o);
+    }
+    Result<log::TopicConfig> ensure_topic(std::string_view n, const log::TopicOptions& o) override {
+        return log_->ensure_topic(n, o);
+    }
+    Result<log::TopicConfig> alter_partitions(std::string_view n, std::uint32_t p) override {
+        return log_->alter_partitions(n, p);
+    }
+    Status delete_topic(std::string_view n) override { return log_->delete_topic(n); }
+
+    Result<std::vector<log::TopicConfig>> topics() override {
+        EVT_ASSIGN(auto txn, log_->env().read());
+        return log_->topics(txn);
+    }
+
+    Result<std::vector<log::PartitionInfo>> describe(std::string_view topic, log::TopicConfig& config) override {
+        EVT_ASSIGN(auto txn, log_->env().read());
+        EVT_ASSIGN(config, log_->topic(txn, topic));
+        std::vector<log::PartitionInfo> out;
+        for (std::uint32_t p = 0; p < config.partitions; ++p) {
+            EVT_ASSIGN(log::PartitionInfo info, log_->partition_info(txn, config, p, true));
+            out.push_back(info);
+        }
+        return out;
+    }
+
+    Result<std::unique_ptr<Producer>> producer(const log::TopicConfig& t, const log::AppendOptions& o,
+                                               Sync sync) override {
+        log_->env().set_sync(sync != Sync::none);
+        return std::unique_ptr<Producer>(new LmdbProducer(*log_, t, o));
+    }
+
+    Status read(std::string_view topic, const log::ReadOptions& o, const log::RecordFn& fn,
+                const log::FollowHooks& hooks) override {
+        return log::read_topic(*log_, topic, o, fn, hooks);
+    }
+
+    Status read_stream(std::string_view topic, std::string_view subject, const log::ReadOptions& o,
+                       const std::function<Result<bool>(const log::RecordView&, std::uint64_t)>& fn,
+                       const log::FollowHooks& hooks) override {
+        return log::read_stream(*log_, topic, subject, o, fn, hooks);
+    }
+
+private:
+    std::unique_ptr<log::Log> log_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> open(const std::string& location, Access access) {
+    if (location.rfind("kafka://", 0) == 0)
+        return make_error(ErrorKind::unavailable,
+                          "'{}': this build of evt has no Kafka backend; use a log directory", location);
+    EVT_ASSIGN(auto lg, log::Log::open(location, access == Access::write ? log::Log::Access::write
+                                                                         : log::Log::Access::read));
+    return std::unique_ptr<Backend>(new LmdbBackend(std::move(lg)));
+}
+
+}  // namespace evt::backend
