@@ -329,7 +329,7 @@ wait_for_lines() {  # wait_for_lines FILE N [TIMEOUT_S]
 }
 
 @test "--follow --from end with filters: only new matching events; -n ends the follow" {
-  events 3 | "$APPEND" -t t -P 3
+  events 3 | "$APPEND" -t t
   "$REPLAY" -t t --follow --from end --type 'Keep*' -n 2 > follow.out &
   pid=$!
   sleep 0.3
