@@ -20,7 +20,7 @@ struct Options {
     bool skip_bad = false;
     std::string rejects;
     std::string sync = "batch";
-    std::optional<std::string> idempotent;
+    std::string idempotent;  // the window; empty: not idempotent
     std::string expect_version;
     bool echo = false;
     std::string max_bytes = "1MiB";
@@ -33,11 +33,9 @@ evt::Result<int> run(const Options& o) {
     using namespace evt;
     log::AppendOptions ao;
     ao.partition = o.partition;
-    if (o.idempotent) {
+    if (!o.idempotent.empty()) {
         ao.idempotent = true;
-        if (!o.idempotent->empty()) {
-            EVT_ASSIGN(ao.idempotency_window, parse_duration(*o.idempotent));
-        }
+        EVT_ASSIGN(ao.idempotency_window, parse_duration(o.idempotent));
     }
     if (!o.expect_version.empty()) {
         EVT_ASSIGN(ao.expect, log::parse_expect_version(o.expect_version));
@@ -102,7 +100,8 @@ evt::Result<int> run(const Options& o) {
     if (report->duplicates)
         tool::warn(fmt::format("skipped {} duplicate events (--idempotent)", report->duplicates));
     if (report->rejected) {
-        tool::warn(fmt::format("rejected {} bad lines (--skip-bad); stored {}", report->rejected, report->stored));
+        tool::warn(fmt::format("rejected {} bad line{} (--skip-bad); stored {}", report->rejected,
+                               report->rejected == 1 ? "" : "s", report->stored));
         return 65;
     }
     return 0;
@@ -127,8 +126,8 @@ int main(int argc, char** argv) {
         app.add_option("--rejects", o->rejects, "with --skip-bad, write rejected lines as NDJSON to FILE");
         app.add_option("--sync", o->sync, "fsync each event, each batch (default) or none")
             ->check(CLI::IsMember({"each", "batch", "none"}));
-        app.add_option("--idempotent", o->idempotent, "skip events whose id was appended within WINDOW (24h)")
-            ->expected(0, 1)->default_str("")->type_name("[=WINDOW]");
+        app.add_flag("--idempotent{24h}", o->idempotent, "skip events whose id was appended within WINDOW (24h)")
+            ->type_name("[=WINDOW]")->check(evt::tool::Duration);
         app.add_option("--expect-version", o->expect_version, "any, no-stream, exists or N for the events' subject");
         app.add_flag("--echo", o->echo, "also print each stored event with its position");
         app.add_option("--max-bytes", o->max_bytes, "largest event accepted (default 1MiB)")->check(evt::tool::Size);

@@ -45,6 +45,8 @@ evt::Result<int> run(const Options& o) {
         EVT_ASSIGN(rate, cli::parse_rate(o.rate));
     }
     cli::Pacer pacer(rate);
+    if (!o.stream.empty() && (o.from != "beginning" || !o.to.empty() || !o.partitions.empty() || o.by_partition))
+        return Error{ErrorKind::usage, "--stream reads a whole stream: it takes no --from, --to, --partition or --by-partition"};
 
     EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::read));
     cli::Output out;

@@ -1,5 +1,4 @@
 // evt-topic: create, list, describe, alter and delete topics; partition-of KEY.
-#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -51,13 +50,16 @@ Result<int> create(const Options& o) {
 
 Result<int> list(const Options& o) {
     auto lg = open(o, evt::backend::Access::read);
-    if (!lg.ok() && lg.error().kind == evt::ErrorKind::not_found && o.format != "json") return 0;
+    if (!lg.ok() && lg.error().kind == evt::ErrorKind::not_found) {  // no log yet: no topics
+        if (o.format == "json") evt::tool::write_out("[]\n");
+        return 0;
+    }
     if (!lg.ok()) return lg.error();
     EVT_ASSIGN(auto topics, (*lg)->topics());
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& t : topics) {
         if (o.format != "json") {
-            std::cout << t.name << "\n";
+            evt::tool::write_out(t.name + "\n");
             continue;
         }
         std::uint64_t events = 0;
@@ -66,7 +68,7 @@ Result<int> list(const Options& o) {
         for (const auto& info : infos) events += info.count();
         arr.push_back({{"name", t.name}, {"partitions", t.partitions}, {"events", events}});
     }
-    if (o.format == "json") std::cout << arr.dump() << "\n";
+    if (o.format == "json") evt::tool::write_out(arr.dump() + "\n");
     return 0;
 }
 
@@ -74,7 +76,7 @@ Result<int> describe(const Options& o) {
     EVT_ASSIGN(auto lg, open(o, evt::backend::Access::read));
     log::TopicConfig t;
     EVT_ASSIGN(auto infos, lg->describe(o.name, t));
-    evt::cli::Table table({"PARTITION", "START", "END", "EVENTS", "BYTES", "FIRST APPEND", "LAST APPEND"},
+    evt::cli::Table table({"PARTITION", "START", "END", "EVENTS", "DISK BYTES", "FIRST APPEND", "LAST APPEND"},
                           {true, true, true, true, true, false, false});
     nlohmann::json parts = nlohmann::json::array();
     std::uint64_t total = 0, bytes = 0;
@@ -84,26 +86,26 @@ Result<int> describe(const Options& o) {
         bytes += i.bytes;
         table.add({std::to_string(p), std::to_string(i.start), std::to_string(i.end), std::to_string(i.count()),
                    std::to_string(i.bytes), time_or_dash(i.first_time, i.count()), time_or_dash(i.last_time, i.count())});
-        nlohmann::json pj = {{"partition", p}, {"start", i.start}, {"end", i.end}, {"events", i.count()},
-                             {"bytes", i.bytes}};
+        nlohmann::json pj = {{"partition", p}, {"start", i.start}, {"end", i.end}, {"events", i.count()}};
+        pj["disk_bytes"] = i.bytes;
         pj["first_append"] = i.count() ? nlohmann::json(evt::format_time_ms(i.first_time)) : nlohmann::json();
         pj["last_append"] = i.count() ? nlohmann::json(evt::format_time_ms(i.last_time)) : nlohmann::json();
         parts.push_back(pj);
     }
     if (o.format == "json") {
-        nlohmann::json j = {{"topic", t.name}, {"partitions", t.partitions}, {"events", total}, {"bytes", bytes},
+        nlohmann::json j = {{"topic", t.name}, {"partitions", t.partitions}, {"events", total}, {"disk_bytes", bytes},
                             {"created", evt::format_time_ms(t.created)}, {"compact", t.compact},
                             {"retention_ms", t.retention / 1000}, {"retention_bytes", t.retention_bytes},
                             {"partition_detail", parts}};
-        std::cout << j.dump() << "\n";
+        evt::tool::write_out(j.dump() + "\n");
         return 0;
     }
-    std::cout << "Topic: " << t.name << "  partitions: " << t.partitions << "  events: " << total
-              << "  bytes: " << evt::format_size(bytes) << "  created: " << evt::format_time_ms(t.created)
-              << "\nRetention: " << (t.retention ? std::to_string(t.retention / 1000000) + "s" : "forever")
-              << (t.retention_bytes ? "  max " + evt::format_size(t.retention_bytes) : "")
-              << (t.compact ? "  compacted" : "") << "\n\n"
-              << table.render();
+    evt::tool::write_out(fmt::format(
+        "Topic: {}  partitions: {}  events: {}  on disk: {}  created: {}\nRetention: {}{}{}\n\n{}", t.name,
+        t.partitions, total, evt::format_size(bytes), evt::format_time_ms(t.created),
+        t.retention ? std::to_string(t.retention / 1000000) + "s" : "forever",
+        t.retention_bytes ? "  max " + evt::format_size(t.retention_bytes) : "", t.compact ? "  compacted" : "",
+        table.render()));
     return 0;
 }
 
@@ -123,7 +125,7 @@ Result<int> remove(const Options& o) {
 }
 
 Result<int> partition_of(const Options& o) {
-    std::cout << evt::partition_for_key(o.name, o.partitions) << "\n";
+    evt::tool::write_out(fmt::format("{}\n", evt::partition_for_key(o.name, o.partitions)));
     return 0;
 }
 
@@ -141,6 +143,7 @@ int main(int argc, char** argv) {
         auto o = std::make_shared<Options>();
         evt::tool::add_log_option(app, o->log);
         app.require_subcommand(1);
+        app.fallthrough();  // -L may follow the subcommand
         auto sub = [&](const char* name, const char* help, std::string usage) {
             CLI::App* s = app.add_subcommand(name, help);
             ctx.usage(s, {std::move(usage)});

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <iostream>
 
 #include "tools/common/runner.hpp"
 
@@ -37,7 +36,6 @@ evt::Result<int> exec_tool(const std::string& name, std::vector<std::string> arg
     argv.push_back(prog.data());
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    std::cout.flush();
     if (access(beside.c_str(), X_OK) == 0) execv(beside.c_str(), argv.data());
     execvp(prog.c_str(), argv.data());
     return evt::make_error(evt::ErrorKind::usage, "'{}' is not an evt tool (see 'evt --list')", name);
@@ -51,6 +49,8 @@ evt::Result<int> open_man(const std::string& name) {
             execlp("man", "man", "-l", path.c_str(), static_cast<char*>(nullptr));
         }
     }
+    if (access((self_dir() / page).c_str(), X_OK) != 0)
+        return evt::make_error(evt::ErrorKind::not_found, "'{}' is not an evt tool (see 'evt --list')", name);
     execlp("man", "man", page.c_str(), static_cast<char*>(nullptr));
     return evt::make_error(evt::ErrorKind::not_found, "no manual page for '{}'", page);
 }
@@ -62,27 +62,28 @@ int main(int argc, char** argv) {
                          {"evt TOOL [ARGS...]", "evt help TOOL", "evt --list"}};
     return evt::tool::main(argc, argv, spec, [](CLI::App& app, evt::tool::Context&) -> evt::tool::RunFn {
         auto list = std::make_shared<bool>(false);
-        auto tool = std::make_shared<std::string>();
-        auto rest = std::make_shared<std::vector<std::string>>();
         app.add_flag("--list", *list, "name the tools");
-        app.add_option("TOOL", *tool, "the tool to run (append, replay, topic, ...) or 'help'");
-        app.add_option("ARGS", *rest, "its arguments");
-        app.prefix_command();
+        app.prefix_command();  // everything from TOOL on is passed through untouched
+        app.footer("TOOL is one of the names 'evt --list' prints; its ARGS go to evt-TOOL unchanged.");
+        CLI::App* a = &app;
         return [=]() -> evt::Result<int> {
             if (*list) {
-                for (const auto& n : list_tools()) std::cout << n << "\n";
+                for (const auto& n : list_tools()) evt::tool::write_out(n + "\n");
                 return 0;
             }
-            if (!tool->empty() && (*tool)[0] == '-')
-                return evt::make_error(evt::ErrorKind::usage, "unknown option '{}'", *tool);
-            if (tool->empty())
-                return evt::make_error(evt::ErrorKind::usage, "no tool named (see 'evt --list')");
-            std::vector<std::string> args = *rest;
-            if (*tool == "help") {
-                if (args.empty()) return exec_tool("", {"--help"});
+            std::vector<std::string> args = a->remaining();
+            if (args.empty()) return evt::make_error(evt::ErrorKind::usage, "no tool named (see 'evt --list')");
+            std::string tool = args.front();
+            args.erase(args.begin());
+            if (tool.size() > 1 && tool[0] == '-') return evt::make_error(evt::ErrorKind::usage, "unknown option '{}'", tool);
+            if (tool == "help") {
+                if (args.empty()) {
+                    evt::tool::write_out(a->help());
+                    return 0;
+                }
                 return open_man(args[0]);
             }
-            return exec_tool(*tool, args);
+            return exec_tool(tool, args);
         };
     });
 }

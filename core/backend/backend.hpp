@@ -27,13 +27,14 @@
 namespace evt::backend {
 
 // Writes events to one topic in batches (see log::Appender for the rules).
+// Batches may be filled on another thread; commit() runs on the thread that
+// opened the backend.
 class Producer {
 public:
     virtual ~Producer() = default;
-    virtual Status add(const event::Prepared& e) = 0;
-    virtual std::size_t pending() const = 0;
-    virtual std::size_t pending_bytes() const = 0;
-    virtual Result<log::CommitResult> commit(const log::Appender::StoredFn& on_stored) = 0;
+    virtual std::unique_ptr<log::Batch> new_batch() = 0;
+    // Writes the batch (all or nothing) and clears it.
+    virtual Result<log::CommitResult> commit(log::Batch& batch, const log::Appender::StoredFn& on_stored) = 0;
 };
 
 enum class Sync { each, batch, none };

@@ -1,10 +1,145 @@
 #include "core/backend/ingest.hpp"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 namespace evt::backend {
 
 namespace {
+
 constexpr std::size_t kBatchEvents = 131072;
 constexpr std::size_t kBatchBytes = 48u << 20;
+constexpr std::size_t kMaxWaiting = 2;
+
+// What the reader thread tells the writer when it stops early.
+struct InputError {
+    Error error;
+    bool count_stored;  // add "(N events before it stored)"
+};
+
+// Batches between the reader thread and the writing (calling) thread.
+class Handoff {
+public:
+    explicit Handoff(Producer& p) : producer_(p) {}
+
+    std::unique_ptr<log::Batch> take_free() {
+        std::lock_guard lock(m_);
+        if (free_.empty()) return producer_.new_batch();
+        auto b = std::move(free_.back());
+        free_.pop_back();
+        return b;
+    }
+    void give_back(std::unique_ptr<log::Batch> b) {
+        std::lock_guard lock(m_);
+        free_.push_back(std::move(b));
+        cv_.notify_all();
+    }
+    // Queues a batch for writing; waits while kMaxWaiting are queued.
+    void push(std::unique_ptr<log::Batch> b) {
+        std::unique_lock lock(m_);
+        cv_.wait(lock, [&] { return full_.size() < kMaxWaiting || stop.load(); });
+        if (stop.load()) return;
+        full_.push_back(std::move(b));
+        cv_.notify_all();
+    }
+    // The next batch to write, or null when the reader is done.
+    std::unique_ptr<log::Batch> pop() {
+        std::unique_lock lock(m_);
+        cv_.wait(lock, [&] { return !full_.empty() || done_; });
+        if (full_.empty()) return nullptr;
+        auto b = std::move(full_.front());
+        full_.pop_front();
+        cv_.notify_all();
+        return b;
+    }
+    void finish(std::optional<InputError> e) {
+        std::lock_guard lock(m_);
+        error_ = std::move(e);
+        done_ = true;
+        cv_.notify_all();
+    }
+    void abort() {
+        stop.store(true);
+        std::lock_guard lock(m_);
+        cv_.notify_all();
+    }
+    std::optional<InputError>& error() { return error_; }
+
+    std::atomic<bool> stop{false};
+
+private:
+    Producer& producer_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::deque<std::unique_ptr<log::Batch>> full_;
+    std::vector<std::unique_ptr<log::Batch>> free_;
+    bool done_ = false;
+    std::optional<InputError> error_;
+};
+
+struct ReaderCounts {
+    std::uint64_t lines = 0;
+    std::uint64_t rejected = 0;
+};
+
+std::optional<InputError> read_input(cli::LineReader& in, event::Codec& codec, Handoff& h, Sync sync,
+                                     BadLines mode, const IngestHooks& hooks, ReaderCounts& counts) {
+    const bool batching = mode != BadLines::atomic && sync != Sync::each;
+    auto batch = h.take_free();
+    auto hand_over = [&] {
+        if (batch->empty()) return;
+        h.push(std::move(batch));
+        batch = h.take_free();
+    };
+    cli::Line line;
+    for (;;) {
+        if (h.stop.load()) return std::nullopt;
+        // Only ask "would it block?" when there is something to hand over first.
+        auto n = in.next(line, !batching || batch->empty());
+        if (!n.ok()) {
+            hand_over();
+            return InputError{std::move(n).error(), false};
+        }
+        if (*n == cli::LineReader::Next::eof) break;
+        if (*n == cli::LineReader::Next::would_block) {
+            hand_over();
+            continue;
+        }
+        ++counts.lines;
+        Status bad;
+        if (line.oversize) {
+            bad = make_error(ErrorKind::invalid, "event of {} bytes is over --max-bytes ({})", line.size,
+                             codec.options().max_bytes);
+        } else {
+            auto p = codec.prepare(line.text);
+            bad = p.ok() ? batch->add(*p) : Status(p.error());
+        }
+        if (!bad.ok()) {
+            const Error& e = bad.error();
+            if (mode == BadLines::skip_bad && e.kind == ErrorKind::invalid) {
+                ++counts.rejected;
+                if (hooks.on_reject) {
+                    Status s = hooks.on_reject(line, e.message);
+                    if (!s.ok()) return InputError{s.error(), false};
+                }
+                continue;
+            }
+            if (mode == BadLines::atomic)
+                return InputError{make_error(e.kind, "{}: {} (--atomic: nothing was stored)", where(line), e.message),
+                                  false};
+            hand_over();
+            return InputError{make_error(e.kind, "{}: {}", where(line), e.message), true};
+        }
+        if (sync == Sync::each || (batching && (batch->size() >= kBatchEvents || batch->bytes() >= kBatchBytes)))
+            hand_over();
+    }
+    hand_over();
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string where(const cli::Line& line) {
@@ -12,54 +147,43 @@ std::string where(const cli::Line& line) {
     return fmt::format("{}: line {}", line.input, line.number);
 }
 
-Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Producer& appender, Sync sync,
+Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Producer& producer, Sync sync,
                             BadLines mode, const IngestHooks& hooks) {
+    Handoff h(producer);
+    ReaderCounts counts;
+    in.set_cancel(&h.stop);
+    std::thread reader([&] {
+        std::optional<InputError> e;
+        try {
+            e = read_input(in, codec, h, sync, mode, hooks, counts);
+        } catch (const std::exception& ex) {
+            e = InputError{make_error(ErrorKind::internal, "internal error: {}", ex.what()), false};
+        }
+        h.finish(std::move(e));
+    });
     IngestReport report;
-    auto commit = [&]() -> Status {
-        EVT_ASSIGN(log::CommitResult r, appender.commit(hooks.on_stored));
-        report.stored += r.stored;
-        report.duplicates += r.skipped;
-        if (hooks.on_commit && r.stored) EVT_TRY(hooks.on_commit());
-        return {};
-    };
-    const bool batching = mode != BadLines::atomic && sync != Sync::each;
-    cli::Line line;
-    for (;;) {
-        // Only ask "would it block?" when there is something to commit first.
-        bool may_block = !batching || appender.pending() == 0;
-        EVT_ASSIGN(cli::LineReader::Next n, in.next(line, may_block));
-        if (n == cli::LineReader::Next::eof) break;
-        if (n == cli::LineReader::Next::would_block) {
-            EVT_TRY(commit());
-            continue;
+    std::optional<Error> failure;
+    while (auto batch = h.pop()) {
+        auto r = producer.commit(*batch, hooks.on_stored);
+        Status after = r.ok() && r->stored && hooks.on_commit ? hooks.on_commit() : Status();
+        if (!r.ok() || !after.ok()) {
+            failure = r.ok() ? after.error() : r.error();
+            h.abort();
+            break;
         }
-        ++report.lines;
-        Status bad;
-        if (line.oversize) {
-            bad = make_error(ErrorKind::invalid, "event of {} bytes is over --max-bytes ({})", line.size,
-                             codec.options().max_bytes);
-        } else {
-            auto p = codec.prepare(line.text);
-            bad = p.ok() ? appender.add(*p) : Status(p.error());
-        }
-        if (!bad.ok()) {
-            const Error& e = bad.error();
-            if (mode == BadLines::skip_bad && e.kind == ErrorKind::invalid) {
-                ++report.rejected;
-                if (hooks.on_reject) EVT_TRY(hooks.on_reject(line, e.message));
-                continue;
-            }
-            if (mode == BadLines::atomic)
-                return make_error(e.kind, "{}: {} (--atomic: nothing was stored)", where(line), e.message);
-            EVT_TRY(commit());
-            return make_error(e.kind, "{}: {} ({} event{} before it stored)", where(line), e.message,
-                              report.stored, report.stored == 1 ? "" : "s");
-        }
-        if (sync == Sync::each || (batching && (appender.pending() >= kBatchEvents ||
-                                                appender.pending_bytes() >= kBatchBytes)))
-            EVT_TRY(commit());
+        report.stored += r->stored;
+        report.duplicates += r->skipped;
+        h.give_back(std::move(batch));
     }
-    EVT_TRY(commit());
+    reader.join();
+    report.lines = counts.lines;
+    report.rejected = counts.rejected;
+    if (failure) return *failure;
+    if (auto& e = h.error()) {
+        if (!e->count_stored) return e->error;
+        return make_error(e->error.kind, "{} ({} event{} before it stored)", e->error.message, report.stored,
+                          report.stored == 1 ? "" : "s");
+    }
     return report;
 }
 

@@ -1,10 +1,12 @@
 // Ingest: NDJSON lines in, events appended, with the atomicity of SPEC.md 4.
 //
-// The loop reads lines, prepares each event (event::Codec) and adds it to the
-// Producer's batch. A batch is committed when it is large (kBatchEvents or
+// Two threads share the work: a reader thread reads lines, prepares each
+// event (event::Codec) and fills batches; the calling thread commits them in
+// order through the Producer (so parsing the next batch overlaps writing and
+// syncing the last). A batch is handed over when it is large (kBatchEvents or
 // kBatchBytes), when the input has nothing more to read right now (so a slow
 // producer's events are visible within milliseconds), for every event with
-// Sync::each, and at the end of input.
+// Sync::each, and at the end of input. At most two batches wait.
 //
 // Bad lines, by mode:
 //   prefix (default)  commit what came before, then fail: "line N: <why>
@@ -37,9 +39,11 @@ struct IngestReport {
 };
 
 struct IngestHooks {
-    // A rejected line under skip_bad: where, why, and the line's text.
+    // A rejected line under skip_bad: where, why, and the line's text. Runs
+    // on the reader thread.
     std::function<Status(const cli::Line&, const std::string& why)> on_reject;
-    // Each stored event with its position, after its batch committed (--echo).
+    // Each stored event with its position, after its batch committed (--echo);
+    // runs on the calling thread, as does on_commit.
     log::Appender::StoredFn on_stored;
     // After each commit that stored events (flush --echo output here).
     std::function<Status()> on_commit;

@@ -8,11 +8,9 @@ namespace {
 class LmdbProducer final : public Producer {
 public:
     LmdbProducer(log::Log& lg, log::TopicConfig t, log::AppendOptions o) : appender_(lg, std::move(t), std::move(o)) {}
-    Status add(const event::Prepared& e) override { return appender_.add(e); }
-    std::size_t pending() const override { return appender_.pending(); }
-    std::size_t pending_bytes() const override { return appender_.pending_bytes(); }
-    Result<log::CommitResult> commit(const log::Appender::StoredFn& on_stored) override {
-        return appender_.commit(on_stored);
+    std::unique_ptr<log::Batch> new_batch() override { return std::make_unique<log::Batch>(appender_.options()); }
+    Result<log::CommitResult> commit(log::Batch& batch, const log::Appender::StoredFn& on_stored) override {
+        return appender_.commit(batch, on_stored);
     }
 
 private:

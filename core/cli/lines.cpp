@@ -57,12 +57,18 @@ Result<bool> LineReader::fill(bool may_block, bool& would_block) {
             would_block = true;
             return true;
         }
+    } else if (cancel_) {
+        for (;;) {  // wait in slices so a cancel is seen within 100 ms
+            pollfd p{fd_, POLLIN, 0};
+            if (poll(&p, 1, 100) != 0) break;
+            if (cancel_->load()) return false;
+        }
     }
     for (;;) {
         ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return make_error(ErrorKind::io, "{}: read error: {}", inputs_[input_index_], std::strerror(errno));
-        if (n == 0) return false;
+        if (n == 0 || (cancel_ && cancel_->load())) return false;
         end_ += static_cast<std::size_t>(n);
         return true;
     }

@@ -10,6 +10,7 @@
 // Errors: not_found (a missing file), io (a read error). Not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +39,9 @@ public:
 
     // With may_block false, returns would_block instead of waiting for data.
     Result<Next> next(Line& line, bool may_block = true);
+    // While waiting for input, give up (eof) once *cancel is true. For a
+    // reader on another thread that must be stoppable.
+    void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
 
 private:
     Result<bool> fill(bool may_block, bool& would_block);
@@ -54,6 +58,7 @@ private:
     bool skipping_ = false;  // inside an oversize line
     std::uint64_t skipped_ = 0;
     bool at_eof_ = false;
+    const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace evt::cli

@@ -126,6 +126,7 @@ bool is_position_attribute(std::string_view n) noexcept {
 Result<std::string> to_json_pointer(std::string_view path) {
     if (path.empty()) return make_error(ErrorKind::usage, "empty key path");
     if (path[0] == '/') return std::string(path);
+    if (path.rfind("$.", 0) == 0) path.remove_prefix(1);  // JSONPath's root
     if (path[0] == '.') path.remove_prefix(1);
     std::string out;
     std::size_t start = 0;
@@ -263,6 +264,8 @@ Result<Prepared> Codec::prepare(std::string_view line, Micros now) {
             p.key = key_buf_;
             p.has_key = true;
         }
+    }
+    if (p.has_key) {
     } else if (has_partitionkey) {
         p.key = partitionkey;
         p.has_key = true;

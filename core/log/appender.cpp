@@ -1,6 +1,7 @@
 #include "core/log/appender.hpp"
 
 #include "core/stream/stream_index.hpp"
+#include "core/util/hash.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -15,7 +16,6 @@ using store::WriteTxn;
 namespace {
 
 constexpr std::size_t kIdValue = 20;  // i64 time, u32 partition, u64 offset
-constexpr std::size_t kArenaReserve = 64u << 20;
 
 // The id of a stored event (only on the rare path where an id hash matched).
 std::string stored_id(std::string_view json) {
@@ -28,14 +28,7 @@ std::string stored_id(std::string_view json) {
 
 }  // namespace
 
-std::uint64_t id_hash(std::string_view id) noexcept {
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : id) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
+std::uint64_t id_hash(std::string_view id) noexcept { return hash64(id); }
 
 Result<ExpectVersion> parse_expect_version(std::string_view text) {
     ExpectVersion e;
@@ -56,11 +49,9 @@ Result<ExpectVersion> parse_expect_version(std::string_view text) {
 
 Appender::Appender(Log& log, TopicConfig topic, AppendOptions options)
     : log_(log), topic_(std::move(topic)), opt_(std::move(options)),
-      rr_(static_cast<std::uint32_t>(now_micros() / 1000)) {
-    arena_.reserve(kArenaReserve);
-}
+      rr_(static_cast<std::uint32_t>(now_micros() / 1000)) {}
 
-Status Appender::add(const event::Prepared& e) {
+Status Batch::add(const event::Prepared& e) {
     if (e.key.size() > 0xffff) return Error{ErrorKind::invalid, "the routing key is longer than 65535 bytes"};
     if (e.type.size() > 0xffff) return Error{ErrorKind::invalid, "'type' is longer than 65535 bytes"};
     if (opt_.expect) {
@@ -84,7 +75,7 @@ Status Appender::add(const event::Prepared& e) {
     it.type_len = static_cast<std::uint32_t>(e.type.size());
     it.id_off = put(e.id);
     it.id_len = static_cast<std::uint32_t>(e.id.size());
-    it.id_hash = id_hash(e.id);
+    it.id_hash = opt_.idempotent ? id_hash(e.id) : 0;
     if (e.has_subject) it.subject_hash = stream::subject_hash(e.subject);
     it.has_key = e.has_key;
     it.has_subject = e.has_subject;
@@ -95,9 +86,9 @@ Status Appender::add(const event::Prepared& e) {
 }
 
 Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
-    if (items_.empty()) return {};
-    std::string_view subject = str(items_[0].subject_off, items_[0].subject_len);
-    EVT_ASSIGN(stream::Head head, stream::find_head(txn, streams, subject, items_[0].subject_hash));
+    if (batch_->items_.empty()) return {};
+    std::string_view subject = str(batch_->items_[0].subject_off, batch_->items_[0].subject_len);
+    EVT_ASSIGN(stream::Head head, stream::find_head(txn, streams, subject, batch_->items_[0].subject_hash));
     std::uint64_t current = head.version;
     const ExpectVersion& e = *opt_.expect;
     bool ok = e.kind == ExpectVersion::Kind::any || (e.kind == ExpectVersion::Kind::no_stream && current == 0) ||
@@ -113,12 +104,12 @@ Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
 
 Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
     std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
-    order.reserve(items_.size());
-    for (std::uint32_t i = 0; i < items_.size(); ++i) order.emplace_back(items_[i].id_hash, i);
+    order.reserve(batch_->items_.size());
+    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i) order.emplace_back(batch_->items_[i].id_hash, i);
     std::sort(order.begin(), order.end());
     EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
     for (auto [hash, i] : order) {
-        Item& it = items_[i];
+        Item& it = batch_->items_[i];
         std::uint64_t hk = it.id_hash;
         MDB_val k = store::val(&hk, 8), v;
         EVT_ASSIGN(bool found, c.get(k, v, MDB_SET_KEY));
@@ -136,8 +127,8 @@ Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
     }
     // Repeats inside the batch: the first occurrence wins.
     std::unordered_set<std::string_view> seen;
-    seen.reserve(items_.size());
-    for (Item& it : items_)
+    seen.reserve(batch_->items_.size());
+    for (Item& it : batch_->items_)
         if (!it.skipped && !seen.insert(str(it.id_off, it.id_len)).second) it.skipped = true;
     return {};
 }
@@ -145,41 +136,50 @@ Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
 Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
     // Subjects in hash (= slot) order: head lookups and updates walk the index
     // in key order, and a subject's events are adjacent, in input order. The
-    // sort entries carry the positions, so this pass reads items_ in order
-    // once and touches the arena only for a subject's bytes.
+    // entries carry positions and short subjects inline, so this pass reads
+    // batch_->items_ and the arena in order once.
+    constexpr std::size_t kInline = 22;
     struct Entry {
         std::uint64_t hash;
         std::uint32_t index;
         std::uint32_t partition;
         std::uint64_t offset;
-        bool operator<(const Entry& o) const { return hash != o.hash ? hash < o.hash : index < o.index; }
+        std::uint16_t len;
+        char text[kInline];  // the subject when len <= kInline
     };
     std::vector<Entry> order;
-    order.reserve(items_.size());
-    for (std::uint32_t i = 0; i < items_.size(); ++i) {
-        const Item& it = items_[i];
-        if (it.has_subject && !it.skipped) order.push_back(Entry{it.subject_hash, i, it.pos.partition, it.pos.offset});
+    order.reserve(batch_->items_.size());
+    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i) {
+        const Item& it = batch_->items_[i];
+        if (!it.has_subject || it.skipped) continue;
+        Entry e{it.subject_hash, i, it.pos.partition, it.pos.offset, static_cast<std::uint16_t>(it.subject_len), {}};
+        if (it.subject_len > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
+        if (it.subject_len <= kInline) std::memcpy(e.text, batch_->arena_.data() + it.subject_off, it.subject_len);
+        order.push_back(e);
     }
-    std::sort(order.begin(), order.end());
-    links_.assign(items_.size(), StreamLink{});
+    std::sort(order.begin(), order.end(), [](const Entry& a, const Entry& b) {
+        return a.hash != b.hash ? a.hash < b.hash : a.index < b.index;
+    });
+    auto subject_of = [&](const Entry& e) {
+        return e.len <= kInline ? std::string_view(e.text, e.len)
+                                : str(batch_->items_[e.index].subject_off, batch_->items_[e.index].subject_len);
+    };
+    links_.assign(batch_->items_.size(), StreamLink{});
     EVT_ASSIGN(Cursor cursor, Cursor::open(txn, streams));
     std::size_t g = 0;
     while (g < order.size()) {
         std::size_t end = g + 1;
         while (end < order.size() && order[end].hash == order[g].hash) ++end;
-        std::string_view subject = str(items_[order[g].index].subject_off, items_[order[g].index].subject_len);
-        if (subject.size() > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
-        // Within a run of equal hashes, a different subject (a collision) is
+        std::string_view subject = subject_of(order[g]);
+        // Within a run of equal hashes a different subject (a collision) is
         // moved behind this one and linked in its own turn.
         std::size_t same = end;
         if (end - g > 1) {
-            auto differs = [&](const Entry& e) {
-                return str(items_[e.index].subject_off, items_[e.index].subject_len) != subject;
-            };
             auto mid = std::stable_partition(order.begin() + static_cast<std::ptrdiff_t>(g) + 1,
                                              order.begin() + static_cast<std::ptrdiff_t>(end),
-                                             [&](const Entry& e) { return !differs(e); });
+                                             [&](const Entry& e) { return subject_of(e) == subject; });
             same = static_cast<std::size_t>(mid - order.begin());
+            subject = subject_of(order[g]);  // entries moved; the first stays
         }
         EVT_ASSIGN(stream::Head head, stream::find_head(cursor, subject, order[g].hash));
         for (std::size_t j = g; j < same; ++j) {
@@ -196,14 +196,14 @@ Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
 
 Status Appender::write_id_index(WriteTxn& txn, MDB_dbi ids) {
     std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
-    order.reserve(items_.size());
-    for (std::uint32_t i = 0; i < items_.size(); ++i)
-        if (!items_[i].skipped) order.emplace_back(items_[i].id_hash, i);
+    order.reserve(batch_->items_.size());
+    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i)
+        if (!batch_->items_[i].skipped) order.emplace_back(batch_->items_[i].id_hash, i);
     std::sort(order.begin(), order.end());
     EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
     char value[kIdValue];
     for (auto [hash, i] : order) {
-        const Item& it = items_[i];
+        const Item& it = batch_->items_[i];
         std::uint64_t key = hash;
         put_le<std::int64_t>(value, it.pos.time);
         put_le<std::uint32_t>(value + 8, it.pos.partition);
@@ -218,7 +218,7 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
     EVT_ASSIGN(topic_, log_.topic(txn, topic_.name));
     EVT_ASSIGN(MDB_dbi streams, streams_dbi(txn, topic_.id, true));
     EVT_ASSIGN(MDB_dbi ids, ids_dbi(txn, topic_.id, true));
-    for (Item& it : items_) it.skipped = false;
+    for (Item& it : batch_->items_) it.skipped = false;
 
     if (opt_.expect) EVT_TRY(check_expected(txn, streams));
     if (opt_.idempotent) EVT_TRY(mark_duplicates(txn, ids, now));
@@ -234,7 +234,7 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
     };
     std::vector<PartitionState> parts(topic_.partitions);
     RoundRobin rr = rr_;
-    for (Item& it : items_) {
+    for (Item& it : batch_->items_) {
         if (it.skipped) continue;
         std::uint32_t p = opt_.partition ? *opt_.partition
                           : it.has_key   ? it.key_partition_hash % topic_.partitions
@@ -256,8 +256,8 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
         ps.last = it.pos.time;
     }
     EVT_TRY(link_streams(txn, streams));
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-        const Item& it = items_[i];
+    for (std::size_t i = 0; i < batch_->items_.size(); ++i) {
+        const Item& it = batch_->items_[i];
         if (it.skipped) continue;
         const StreamLink& link = links_[i];
         std::string_view key_text = str(it.key_off, it.key_len), type = str(it.type_off, it.type_len),
@@ -272,18 +272,19 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
     return {};
 }
 
-Result<CommitResult> Appender::commit(const StoredFn& on_stored) {
+Result<CommitResult> Appender::commit(Batch& batch, const StoredFn& on_stored) {
     CommitResult r;
-    if (items_.empty()) return r;
+    batch_ = &batch;
+    if (batch_->items_.empty()) return r;
     Micros now = now_micros();
     EVT_TRY(log_.write([&](WriteTxn& txn) { return apply(txn, now); }));
     rr_ = next_rr_;
-    for (const Item& it : items_) {
+    for (const Item& it : batch_->items_) {
         (it.skipped ? r.skipped : r.stored)++;
         if (on_stored && !it.skipped) on_stored(str(it.json_off, it.json_len), it.pos);
     }
-    items_.clear();
-    arena_.clear();
+    batch_->items_.clear();
+    batch_->arena_.clear();
     return r;
 }
 

@@ -65,23 +65,24 @@ struct CommitResult {
     std::uint64_t skipped = 0;  // duplicates under --idempotent
 };
 
-class Appender {
+// Events waiting to be written: built by add() (on any thread), written by
+// Appender::commit() (on the thread that owns the log's write transactions).
+class Batch {
 public:
-    Appender(Log& log, TopicConfig topic, AppendOptions options);
-
-    // Copies the event into the pending batch. Errors: invalid (key or type
-    // longer than 65535 bytes; a second subject under --expect-version).
+    explicit Batch(const AppendOptions& options) : opt_(options) {}
+    // Copies the event in. Errors: invalid (key or type longer than 65535
+    // bytes; a second subject under --expect-version; a batch over 4 GiB).
     Status add(const event::Prepared& e);
-    std::size_t pending() const { return items_.size(); }
-    std::size_t pending_bytes() const { return arena_.size(); }
-
-    // Writes the batch. on_stored, if given, sees each stored event in input
-    // order with its position once the commit has succeeded (for --echo).
-    using StoredFn = std::function<void(std::string_view json, const Position&)>;
-    Result<CommitResult> commit(const StoredFn& on_stored = {});
-    const TopicConfig& topic() const { return topic_; }
+    std::size_t size() const { return items_.size(); }
+    std::size_t bytes() const { return arena_.size(); }
+    bool empty() const { return items_.empty(); }
+    void clear() {
+        items_.clear();
+        arena_.clear();
+    }
 
 private:
+    friend class Appender;
     struct Item {
         std::uint32_t json_off, json_len;
         std::uint32_t subject_off, subject_len;
@@ -95,23 +96,42 @@ private:
         bool skipped;
         Position pos;
     };
+    std::string_view str(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
 
+    AppendOptions opt_;
+    std::string arena_;
+    std::vector<Item> items_;
+};
+
+class Appender {
+public:
+    Appender(Log& log, TopicConfig topic, AppendOptions options);
+
+    const AppendOptions& options() const { return opt_; }
+
+    // Writes the batch and clears it. on_stored, if given, sees each stored
+    // event in input order with its position once the commit has succeeded
+    // (for --echo).
+    using StoredFn = std::function<void(std::string_view json, const Position&)>;
+    Result<CommitResult> commit(Batch& batch, const StoredFn& on_stored = {});
+    const TopicConfig& topic() const { return topic_; }
+
+private:
+    using Item = Batch::Item;
     Status apply(store::WriteTxn& txn, Micros now);
     Status check_expected(store::WriteTxn& txn, MDB_dbi streams);
     Status mark_duplicates(store::WriteTxn& txn, MDB_dbi ids, Micros now);
     Status link_streams(store::WriteTxn& txn, MDB_dbi streams);
     Status write_id_index(store::WriteTxn& txn, MDB_dbi ids);
-    std::string_view str(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
+    std::string_view str(std::uint32_t off, std::uint32_t len) const { return batch_->str(off, len); }
 
     Log& log_;
     TopicConfig topic_;
     AppendOptions opt_;
     RoundRobin rr_;
     RoundRobin next_rr_;
-    std::string arena_;
-    std::vector<Item> items_;
+    Batch* batch_ = nullptr;  // the batch being committed
     std::vector<StreamLink> links_;  // per item, filled by link_streams
-
 };
 
 // 64-bit FNV-1a of an event id: the key of the id index (schemas/STORAGE.md).

@@ -1,10 +1,13 @@
 #include "core/store/env.hpp"
 
+#include "core/util/units.hpp"
+
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -167,7 +170,11 @@ Result<Env*> Env::open_new(const std::string& dir, Mode mode) {
     int rc = mdb_env_create(&env->env_);
     if (rc) return lmdb_error(rc, "creating the LMDB environment");
     std::uint64_t map = kDefaultMapSize;
-    if (const char* s = std::getenv("EVT_MAP_SIZE"); s && *s) map = std::strtoull(s, nullptr, 10);
+    if (const char* s = std::getenv("EVT_MAP_SIZE"); s && *s) {
+        auto size = parse_size(s);
+        if (!size.ok()) return make_error(ErrorKind::usage, "EVT_MAP_SIZE: {}", size.error().message);
+        map = std::max<std::uint64_t>(*size, 1u << 20);
+    }
     mdb_env_set_mapsize(env->env_, map);
     mdb_env_set_maxdbs(env->env_, kMaxDbs);
     mdb_env_set_maxreaders(env->env_, 510);

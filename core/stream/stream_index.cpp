@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/log/record.hpp"
+#include "core/util/hash.hpp"
 
 namespace evt::stream {
 
@@ -20,14 +21,7 @@ struct Key {  // native u64: the database is MDB_INTEGERKEY
 };
 }  // namespace
 
-std::uint64_t subject_hash(std::string_view s) noexcept {
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
+std::uint64_t subject_hash(std::string_view s) noexcept { return hash64(s); }
 
 Result<Head> find_head(store::Cursor& cursor, std::string_view subject, std::uint64_t hash) {
     for (std::uint64_t slot = hash;; ++slot) {

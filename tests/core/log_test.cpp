@@ -21,13 +21,14 @@ std::unique_ptr<Log> open_log(const TempDir& d) {
 Result<CommitResult> append(Log& lg, const TopicConfig& t, const std::vector<std::string>& lines,
                             AppendOptions o = {}) {
     Appender a(lg, t, o);
+    Batch b(o);
     event::Codec c(event::FillOptions{});
     for (const auto& l : lines) {
         auto p = c.prepare(l);
         REQUIRE(p.ok());
-        REQUIRE(a.add(*p).ok());
+        REQUIRE(b.add(*p).ok());
     }
-    return a.commit();
+    return a.commit(b);
 }
 
 std::vector<std::string> read_all(Log& lg, const std::string& topic, ReadOptions o = {}) {

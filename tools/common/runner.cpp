@@ -7,6 +7,7 @@
 #include <iostream>
 #include <new>
 
+#include "core/cli/output.hpp"
 #include "core/util/units.hpp"
 
 namespace evt::tool {
@@ -14,6 +15,7 @@ namespace evt::tool {
 namespace {
 
 std::string g_program = "evt";  // set once by main(); read by warn()/error_line()
+evt::cli::Output* g_out = nullptr;  // the tool's stdout while main() runs
 
 class UsageFormatter : public CLI::Formatter {
 public:
@@ -52,18 +54,41 @@ int report(const Error& e) {
     return exit_code(e.kind);
 }
 
-// Flush stdout and turn a failed write (EPIPE aside) into exit 74.
+// Flush stdout and turn a failed write into exit 74.
 int finish(int status) {
+    Status s = g_out->flush();
     std::cout.flush();
-    bool cout_bad = !std::cout.good();
-    errno = 0;
-    bool c_bad = std::fflush(stdout) != 0 || std::ferror(stdout);
-    if (cout_bad || c_bad) {
-        int err = errno ? errno : EIO;
-        std::fprintf(stderr, "%s: error: write error: %s\n", g_program.c_str(), std::strerror(err));
+    if (!s.ok()) return report(s.error());
+    if (!std::cout.good() || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        std::fprintf(stderr, "%s: error: write error\n", g_program.c_str());
         return 74;
     }
     return status;
+}
+
+bool has_option(const CLI::App& app, const std::string& name) {
+    if (app.get_option_no_throw(name)) return true;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (has_option(*sub, name)) return true;
+    return false;
+}
+
+// CLI11 checks required options before unknown ones; name the unknown one.
+std::string parse_error_text(const CLI::App& app, int argc, char** argv, const CLI::ParseError& e) {
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--") break;
+        if (a.size() < 2 || a[0] != '-' || (a[1] >= '0' && a[1] <= '9')) continue;
+        std::string name = a.substr(0, a.find('='));
+        if (name.rfind("--", 0) != 0) name = name.substr(0, 2);  // -x, -xVALUE
+        if (name == "-h" || name == "--help" || name == "--version") continue;
+        if (!has_option(app, name)) return fmt::format("unknown option '{}'", name);
+    }
+    std::string what = e.what();
+    while (!what.empty() && what.back() == '\n') what.pop_back();
+    if (!what.empty() && what[0] >= 'A' && what[0] <= 'Z' && (what.size() < 2 || what[1] > 'Z'))
+        what[0] = static_cast<char>(what[0] - 'A' + 'a');
+    return what;
 }
 
 }  // namespace
@@ -80,8 +105,12 @@ void error_line(std::string_view message) {
                  message.data());
 }
 
+void write_out(std::string_view text) { g_out->write(text); }
+
 int main(int argc, char** argv, const Spec& spec, const SetupFn& setup) {
     g_program = spec.name;
+    evt::cli::Output out;
+    g_out = &out;
     CLI::App app{spec.summary, spec.name};
     Context ctx;
     auto formatter = std::make_shared<UsageFormatter>(spec, ctx);
@@ -93,18 +122,20 @@ int main(int argc, char** argv, const Spec& spec, const SetupFn& setup) {
         run = setup(app, ctx);
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        std::cout << app.help();
+        // The help of the subcommand that asked for it, if any.
+        const CLI::App* target = &app;
+        for (const CLI::App* sub : app.get_subcommands()) target = sub;
+        write_out(target == &app ? app.help() : target->help());
         return finish(0);
     } catch (const CLI::CallForAllHelp&) {
-        std::cout << app.help("", CLI::AppFormatMode::All);
+        write_out(app.help("", CLI::AppFormatMode::All));
         return finish(0);
     } catch (const CLI::CallForVersion&) {
-        std::cout << spec.name << " " << EVT_VERSION << "\n";
+        write_out(fmt::format("{} {}\n", spec.name, EVT_VERSION));
         return finish(0);
     } catch (const CLI::ParseError& e) {
         // CLI11's own codes (100-127) never reach the shell: every parse error is 64.
-        std::string what = e.what();
-        if (!what.empty() && what.back() == '\n') what.pop_back();
+        std::string what = parse_error_text(app, argc, argv, e);
         std::fprintf(stderr, "%s: error: %s\nTry '%s --help' for more information.\n", g_program.c_str(),
                      what.c_str(), g_program.c_str());
         return 64;

@@ -53,6 +53,10 @@ using SetupFn = std::function<RunFn(CLI::App&, Context&)>;
 // Parse argv, run the tool, return the exit status.
 int main(int argc, char** argv, const Spec& spec, const SetupFn& setup);
 
+// Text for stdout, written through the runner's buffer; a failed write is
+// reported once at the end (exit 74).
+void write_out(std::string_view text);
+
 // Report a warning in the tool's voice ("evt-x: warning: ...") on stderr.
 void warn(std::string_view message);
 // Report an error in the tool's voice without exiting (for --skip-bad reports).
