@@ -41,6 +41,9 @@ Result<Resolved> RefResolver::follow(const Document& from, const std::string& fr
         std::string full = (base / std::string(path)).lexically_normal().string();
         auto it = files_.find(full);
         if (it == files_.end()) {
+            std::error_code ec;
+            if (fs::exists(full, ec) && !fs::is_regular_file(full, ec))
+                return make_error(ErrorKind::invalid, "cannot resolve $ref '{}': not a regular file", ref);
             auto text = read_file_text(full);
             if (!text.ok()) return make_error(ErrorKind::invalid, "cannot resolve $ref '{}': {}", ref, text.error().message);
             ParseFailure pf;

@@ -17,7 +17,7 @@ public:
     FastYaml(std::string_view s, Document& d) : s_(s), d_(d) {}
 
     bool run() {
-        if (s_.size() >= 3 && (unsigned char)s_[0] == 0xEF) return false;  // BOM: leave to yaml-cpp
+        if (!plain_text(s_)) return false;  // control characters, bad UTF-8, a BOM: leave to yaml-cpp
         if (!next_content_line()) return false;
         if (col() == 1 && s_.substr(p_, 3) == "---" && (p_ + 3 == s_.size() || s_[p_ + 3] == '\n' || s_[p_ + 3] == ' ')) {
             skip_to_eol();
@@ -29,6 +29,30 @@ public:
     }
 
 private:
+    // Printable UTF-8 with tabs and line breaks only, and no byte-order mark.
+    static bool plain_text(std::string_view s) {
+        for (std::size_t i = 0; i < s.size();) {
+            auto c = static_cast<unsigned char>(s[i]);
+            if (c < 0x80) {
+                if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return false;
+                if (c == '\r' && (i + 1 == s.size() || s[i + 1] != '\n')) return false;  // a lone CR
+                ++i;
+                continue;
+            }
+            std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+            if (len == 0 || c > 0xF4 || i + len > s.size()) return false;
+            for (std::size_t k = 1; k < len; ++k)
+                if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+            if (c == 0xEF && static_cast<unsigned char>(s[i + 1]) == 0xBB) return false;  // BOM, U+FEFF
+            if (c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) return false;   // C1 controls, NEL
+            if (c == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+                (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9))
+                return false;  // LS, PS: YAML line breaks
+            i += len;
+        }
+        return true;
+    }
+
     // ---- positions and lines ----
     std::uint32_t col() const { return static_cast<std::uint32_t>(p_ - line_start_ + 1); }
     std::uint32_t indent() const { return col() - 1; }
@@ -142,7 +166,12 @@ private:
     }
 
     std::uint32_t parse_block(std::uint32_t min_indent) {
-        if (indent() < min_indent) return kFail;
+        if (indent() < min_indent || ++block_depth_ > 256) return kFail;  // deep nesting: leave to yaml-cpp's guard
+        std::uint32_t id = parse_block_inner(min_indent);
+        --block_depth_;
+        return id;
+    }
+    std::uint32_t parse_block_inner(std::uint32_t min_indent) {
         if (seq_start()) return parse_seq(indent());
         if (key_line()) return parse_map(indent());
         std::uint32_t v = parse_inline(static_cast<int>(min_indent) - 1);
@@ -161,23 +190,23 @@ private:
             return k;
         }
         std::size_t b = p_;
-        while (!(at() == ':' && (at(1) == ' ' || at_eol(1)))) ++p_;
+        while (!(at() == ':' && (at(1) == ' ' || at_eol(1)))) {
+            if (at() == '\t') return kFail;
+            ++p_;
+        }
         std::size_t e = p_;
         while (e > b && s_[e - 1] == ' ') --e;
         ++p_;
-        return scalar(l, c, s_.substr(b, e - b), false);
+        return scalar(l, c, s_.substr(b, e - b), true);
     }
 
     // After "key:" or "-": the value starts on a later line (or is null).
-    std::uint32_t value_below(std::uint32_t indent_of_parent, bool allow_same_indent_seq, std::uint32_t null_line,
-                              std::uint32_t null_col) {
+    std::uint32_t value_below(std::uint32_t indent_of_parent, bool allow_same_indent_seq) {
         if (!finish_line()) return kFail;
         if (!eof_ && indent() > indent_of_parent) return parse_block(indent() > 0 ? indent() : 0);
         if (!eof_ && allow_same_indent_seq && indent() == indent_of_parent && seq_start()) return parse_seq(indent());
-        // yaml-cpp places an empty value at the next token.
-        (void)null_line;
-        (void)null_col;
-        return scalar(line_, col(), {}, true);
+        // yaml-cpp places an empty value at the next token, or at column 1 of the last line.
+        return scalar(line_, eof_ ? 1 : col(), {}, true);
     }
 
     std::uint32_t parse_map(std::uint32_t ind) {
@@ -191,7 +220,7 @@ private:
             while (is_space(at())) ++p_;
             std::uint32_t v;
             if (at_eol() || at() == '#') {
-                v = value_below(ind, true, line_, col());
+                v = value_below(ind, true);
             } else {
                 v = parse_inline(static_cast<int>(ind));
                 if (v != kFail && !end_inline()) v = kFail;
@@ -210,14 +239,15 @@ private:
         std::vector<std::uint32_t> kids;
         while (true) {
             if (!seq_start()) break;
-            std::uint32_t dash_line = line_, dash_col = col();
             ++p_;
             while (is_space(at())) ++p_;
             std::uint32_t v;
             if (at_eol() || at() == '#') {
-                v = value_below(ind, false, dash_line, dash_col + 1);
+                v = value_below(ind, false);
             } else if (seq_start()) {
+                if (++block_depth_ > 256) return kFail;
                 v = parse_seq(indent());
+                --block_depth_;
             } else if (key_line()) {
                 v = parse_map(indent());
             } else {
@@ -331,6 +361,7 @@ private:
             if (ch == '\0' || ch == '\n' || ch == '\r' || ch == ',' || ch == '[' || ch == ']' || ch == '{' || ch == '}') break;
             if (ch == ':' && (at(1) == ' ' || at(1) == ',' || at(1) == ']' || at(1) == '}' || at_eol(1))) break;
             if (ch == ' ' && at(1) == '#') break;
+            if (ch == '\t' || ch == '?') return kFail;  // yaml-cpp rejects '?' inside flow scalars: agree with it
             ++p_;
         }
         std::size_t e = p_;
@@ -403,6 +434,7 @@ private:
         newline();
         std::vector<std::string_view> lines;
         std::size_t content_indent = 0;
+        bool terminated = true;  // the last line read ended with a line break
         while (p_ < s_.size()) {
             std::size_t q = p_;
             while (q < s_.size() && s_[q] == ' ') ++q;
@@ -425,7 +457,8 @@ private:
                 if (!lines.back().empty() && lines.back().back() == '\r') lines.back().remove_suffix(1);
             }
             p_ = eol;
-            if (p_ < s_.size()) newline();
+            terminated = p_ < s_.size();
+            if (terminated) newline();
         }
         // Trailing blank lines belong to chomping.
         std::size_t trailing = 0;
@@ -442,7 +475,7 @@ private:
             }
             v += lines[i];
         }
-        if (!lines.empty() && chomp != '-') v += '\n';
+        if (!lines.empty() && chomp != '-' && (terminated || trailing > 0)) v += '\n';
         if (chomp == '+') v.append(trailing, '\n');
         // Leave the cursor on the next content line, as finish_line() would.
         line_start_ = p_;
@@ -458,6 +491,7 @@ private:
     std::uint32_t line_ = 1;
     bool fail_ = false, eof_ = false;
     int depth_ = 0;
+    int block_depth_ = 0;
     bool block_scalar_done_ = false;
 };
 
