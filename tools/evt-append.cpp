@@ -21,7 +21,7 @@ struct Options {
     std::string rejects;
     std::string sync = "batch";
     std::string idempotent;  // the window; empty: not idempotent
-    std::string expect_version;
+    std::optional<std::string> expect_version;
     bool echo = false;
     std::string max_bytes = "1MiB";
     std::string source = "/evt";
@@ -37,8 +37,8 @@ evt::Result<int> run(const Options& o) {
         ao.idempotent = true;
         EVT_ASSIGN(ao.idempotency_window, parse_duration(o.idempotent));
     }
-    if (!o.expect_version.empty()) {
-        EVT_ASSIGN(ao.expect, log::parse_expect_version(o.expect_version));
+    if (o.expect_version) {
+        EVT_ASSIGN(ao.expect, log::parse_expect_version(*o.expect_version));
     }
     event::FillOptions fo;
     fo.source = o.source;

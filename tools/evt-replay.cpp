@@ -89,9 +89,11 @@ int main(int argc, char** argv) {
         app.add_option("-t,--topic", o->topic, "the topic to read")->required();
         app.add_option("--from", o->from, "start: beginning (default), end, N, -N (the last N) or @TIME");
         app.add_option("--to", o->to, "stop before: end (as at start), N, -N or @TIME");
-        app.add_option("-p,--partition", o->partitions, "read only these partitions (repeatable)");
+        app.add_option("-p,--partition", o->partitions, "read only these partitions (repeatable)")
+            ->allow_extra_args(false);
         app.add_option("--stream", o->stream, "the events of one subject, in order, with evtversion");
-        app.add_option("--type", o->types, "only events whose type matches the shell glob (repeatable)");
+        app.add_option("--type", o->types, "only events whose type matches the shell glob (repeatable)")
+            ->allow_extra_args(false);  // a glob such as [I]nvoice* is one value
         app.add_option("-n,--count", o->count, "stop after COUNT events");
         app.add_flag("--by-partition", o->by_partition, "partition by partition instead of merged by append time");
         app.add_flag("-f,--follow", o->follow, "after the end, wait for new events until interrupted");

@@ -64,7 +64,7 @@ public:
             EVT_ASSIGN(r.next, resolve(log_, txn, t, info, o_.from));
             r.end = info.end;
             bounded_ = o_.to.has_value();
-            if (o_.to) {
+            if (o_.to && !(merged_last_to() )) {
                 EVT_ASSIGN(std::uint64_t to, resolve(log_, txn, t, info, *o_.to));
                 r.end = std::max(r.next, to);
             }
@@ -74,7 +74,13 @@ public:
         // -N across merged partitions: the last N of the merged order.
         if (o_.from.kind == OffsetSpec::Kind::last && !o_.by_partition && total > o_.from.n)
             skip_ = total - o_.from.n;
+        // --to -N across merged partitions: all but the last N of the merged order.
+        if (merged_last_to()) budget_left_ = total > o_.to->n ? total - o_.to->n : 0;
         return {};
+    }
+
+    bool merged_last_to() const {
+        return o_.to && o_.to->kind == OffsetSpec::Kind::last && !o_.by_partition;
     }
 
     // Grows each open range to the partition's current end (follow mode).
@@ -90,7 +96,7 @@ public:
     bool caught_up() const {
         return std::all_of(ranges_.begin(), ranges_.end(), [](const Range& r) { return r.next >= r.end; });
     }
-    bool done() const { return stopped_ || (o_.limit && emitted_ >= o_.limit); }
+    bool done() const { return stopped_ || (o_.limit && emitted_ >= o_.limit) || budget_left_ == 0; }
 
     // One snapshot's worth of records. Returns when the ranges are exhausted,
     // the budget is spent, or the callback stops.
@@ -108,6 +114,7 @@ public:
 
 private:
     Status emit(const RecordView& rec) {
+        if (budget_left_ != kUnbounded) --budget_left_;
         if (skip_) {
             --skip_;
             return {};
@@ -200,6 +207,8 @@ private:
     TopicConfig topic_;
     std::vector<Range> ranges_;
     std::uint64_t skip_ = 0;
+    static constexpr std::uint64_t kUnbounded = ~0ull;
+    std::uint64_t budget_left_ = kUnbounded;  // records left to walk (--to -N, merged)
     std::uint64_t emitted_ = 0;
     bool stopped_ = false;
     bool bounded_ = false;

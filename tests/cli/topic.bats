@@ -79,8 +79,8 @@ setup() { evt_setup; }
   assert_eq "$(echo "$output" | jq -c '[.partition_detail[] | [.partition, .start, .end, .events]]')" \
     '[[0,0,4,4],[1,0,0,0],[2,0,2,2]]'
   assert_eq "$(echo "$output" | jq -c '[.partition_detail[] | .first_append != null]')" '[true,false,true]'
-  echo "$output" | jq -e '.partition_detail[0] | (.first_append <= .last_append) and (.bytes > 0)'
-  echo "$output" | jq -e '.partition_detail[1].bytes == 0'
+  echo "$output" | jq -e '.partition_detail[0] | (.first_append <= .last_append) and (.disk_bytes > 0)'
+  echo "$output" | jq -e '.partition_detail[1].disk_bytes == 0'
 }
 
 @test "describe after a delete-free append: end moves, events count stays dense" {
