@@ -1,6 +1,7 @@
 // evt-replay: print a topic's events (a range, a stream, from a time) as NDJSON.
 #include "core/cli/output.hpp"
 #include "core/cli/pace.hpp"
+#include "core/cli/progress.hpp"
 #include "core/event/format.hpp"
 #include "core/backend/backend.hpp"
 #include "tools/common/runner.hpp"
@@ -21,6 +22,8 @@ struct Options {
     std::string rate;
     std::string format;
     bool no_position = false;
+    bool progress = false;
+    bool no_progress = false;
 };
 
 evt::Result<int> run(const Options& o) {
@@ -51,7 +54,14 @@ evt::Result<int> run(const Options& o) {
     EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::read));
     cli::Output out;
     std::string topic_json = event::json_escape_string(o.topic);
+    cli::Progress progress("evt-replay", o.progress      ? cli::Progress::Mode::always
+                                         : o.no_progress ? cli::Progress::Mode::never
+                                                         : cli::Progress::Mode::automatic);
+    std::uint64_t total = 0, done = 0;
+    if (!o.follow) ro.total = &total;
     auto print = [&](const log::RecordView& r, std::uint64_t version) -> Result<bool> {
+        progress.set_total(o.count && o.count < total ? o.count : total);
+        progress.update(++done);
         if (pacer.wait()) EVT_TRY(out.flush());
         std::string& b = out.buffer();
         if (text) {
@@ -66,13 +76,17 @@ evt::Result<int> run(const Options& o) {
         return true;
     };
     log::FollowHooks hooks;
-    hooks.idle = [&] { return out.flush(); };
+    hooks.idle = [&] {
+        progress.finish();
+        return out.flush();
+    };
     if (!o.stream.empty()) {
         EVT_TRY(lg->read_stream(o.topic, o.stream, ro,
                                  [&](const log::RecordView& r, std::uint64_t v) { return print(r, v); }, hooks));
     } else {
         EVT_TRY(lg->read(o.topic, ro, [&](const log::RecordView& r) { return print(r, 0); }, hooks));
     }
+    progress.finish();
     EVT_TRY(out.flush());
     return 0;
 }
@@ -100,6 +114,8 @@ int main(int argc, char** argv) {
         app.add_option("--rate", o->rate, "pace the output, e.g. 10/s");
         app.add_option("--format", o->format, "print text with kcat tokens: %t %p %o %k %s %T %S, \\n \\t");
         app.add_flag("--no-position", o->no_position, "leave out evttopic, evtpartition, evtoffset, evttime");
+        auto pr = app.add_flag("--progress", o->progress, "draw a progress line on stderr (default: on a terminal)");
+        app.add_flag("--no-progress", o->no_progress, "never draw a progress line")->excludes(pr);
         return [o] { return run(*o); };
     });
 }

@@ -71,6 +71,7 @@ public:
             total += r.end - r.next;
             ranges_.push_back(r);
         }
+        if (o_.total) *o_.total = total;
         // -N across merged partitions: the last N of the merged order.
         if (o_.from.kind == OffsetSpec::Kind::last && !o_.by_partition && total > o_.from.n)
             skip_ = total - o_.from.n;

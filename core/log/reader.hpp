@@ -42,6 +42,7 @@ struct ReadOptions {
     std::vector<std::string> types;  // shell globs on `type`; empty: all
     std::uint64_t limit = 0;         // 0: no limit
     bool follow = false;
+    std::uint64_t* total = nullptr;  // if set: the records in range at the start
 };
 
 // The callback gets each record; returning false stops the read.
