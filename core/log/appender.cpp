@@ -80,6 +80,7 @@ Status Batch::add(const event::Prepared& e) {
     it.has_key = e.has_key;
     it.has_subject = e.has_subject;
     if (e.has_key) it.key_partition_hash = static_cast<std::uint32_t>(murmur2(e.key) & 0x7fffffff);
+    it.payload_crc = payload_crc(e.key, e.type, e.json);
     if (arena_.size() > 0xf0000000u) return Error{ErrorKind::invalid, "batch too large"};
     items_.push_back(it);
     return {};
@@ -133,6 +134,37 @@ Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
     return {};
 }
 
+namespace {
+// Sorts by (hash, index) for entries made in index order: a counting sort on
+// the top 16 bits of the (uniform) hash, then insertion sort of the small
+// buckets. Much cheaper than a comparison sort of the 48-byte entries.
+template <class Entry>
+void sort_by_hash(std::vector<Entry>& v) {
+    if (v.size() < 64) {
+        std::stable_sort(v.begin(), v.end(), [](const Entry& a, const Entry& b) { return a.hash < b.hash; });
+        return;
+    }
+    std::vector<std::uint32_t> start(65537, 0);
+    for (const Entry& e : v) ++start[(e.hash >> 48) + 1];
+    for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+    std::vector<Entry> out(v.size());
+    std::vector<std::uint32_t> next(start.begin(), start.end() - 1);
+    for (const Entry& e : v) out[next[e.hash >> 48]++] = e;  // stable: index order kept
+    for (std::size_t b = 0; b + 1 < start.size(); ++b) {
+        for (std::uint32_t i = start[b] + 1; i < start[b + 1]; ++i) {
+            Entry x = out[i];
+            std::uint32_t j = i;
+            while (j > start[b] && out[j - 1].hash > x.hash) {
+                out[j] = out[j - 1];
+                --j;
+            }
+            out[j] = x;
+        }
+    }
+    v.swap(out);
+}
+}  // namespace
+
 Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
     // Subjects in hash (= slot) order: head lookups and updates walk the index
     // in key order, and a subject's events are adjacent, in input order. The
@@ -157,9 +189,7 @@ Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
         if (it.subject_len <= kInline) std::memcpy(e.text, batch_->arena_.data() + it.subject_off, it.subject_len);
         order.push_back(e);
     }
-    std::sort(order.begin(), order.end(), [](const Entry& a, const Entry& b) {
-        return a.hash != b.hash ? a.hash < b.hash : a.index < b.index;
-    });
+    sort_by_hash(order);
     auto subject_of = [&](const Entry& e) {
         return e.len <= kInline ? std::string_view(e.text, e.len)
                                 : str(batch_->items_[e.index].subject_off, batch_->items_[e.index].subject_len);
@@ -265,7 +295,8 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
         OffsetKey key(it.pos.offset);
         MDB_val v{record_size(key_text, type, json, link), nullptr};
         EVT_TRY(parts[it.pos.partition].cursor.put(store::val(key.view()), v, MDB_APPEND | MDB_RESERVE));
-        encode_record(static_cast<char*>(v.mv_data), it.pos.time, it.has_key, key_text, type, json, link);
+        encode_record(static_cast<char*>(v.mv_data), it.pos.time, it.has_key, key_text, type, json, link,
+                      it.payload_crc);
     }
     if (opt_.idempotent) EVT_TRY(write_id_index(txn, ids));
     next_rr_ = rr;

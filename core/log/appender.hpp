@@ -92,6 +92,7 @@ private:
         std::uint64_t id_hash;
         std::uint64_t subject_hash;
         std::uint32_t key_partition_hash;  // murmur2 & 0x7fffffff
+        std::uint32_t payload_crc;         // record.hpp: computed where the batch is built
         bool has_key, has_subject;
         bool skipped;
         Position pos;

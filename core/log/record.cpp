@@ -8,11 +8,15 @@ void encode_record(std::string& out, Micros time, bool has_key, std::string_view
                    std::string_view json, const StreamLink& link) {
     std::size_t start = out.size();
     out.resize(start + record_size(key, type, json, link));
-    encode_record(out.data() + start, time, has_key, key, type, json, link);
+    encode_record(out.data() + start, time, has_key, key, type, json, link, payload_crc(key, type, json));
+}
+
+std::uint32_t payload_crc(std::string_view key, std::string_view type, std::string_view json) noexcept {
+    return crc32c(crc32c(crc32c(0, key.data(), key.size()), type.data(), type.size()), json.data(), json.size());
 }
 
 void encode_record(char* p, Micros time, bool has_key, std::string_view key, std::string_view type,
-                   std::string_view json, const StreamLink& link) {
+                   std::string_view json, const StreamLink& link, std::uint32_t payload) {
     std::size_t size = record_size(key, type, json, link);
     p[4] = static_cast<char>((has_key ? 1 : 0) | (link.version ? 2 : 0));
     p[5] = 0;
@@ -32,8 +36,8 @@ void encode_record(char* p, Micros time, bool has_key, std::string_view key, std
     std::memcpy(q, type.data(), type.size());
     q += type.size();
     std::memcpy(q, json.data(), json.size());
-    std::uint32_t crc = crc32c(0, p + 4, size - 4);
-    put_le<std::uint32_t>(p, crc);
+    std::size_t header = size - key.size() - type.size() - json.size();
+    put_le<std::uint32_t>(p, crc32c(payload, p + 4, header - 4));
 }
 
 bool decode_record(std::string_view v, RecordView& r) noexcept {
@@ -69,9 +73,12 @@ Result<RecordView> decode_record(std::string_view v) {
 Result<RecordView> verify_record(std::string_view v) {
     if (v.size() < kRecordHeader) return Error{ErrorKind::corrupt, "record shorter than its header"};
     std::uint32_t want = get_le<std::uint32_t>(v.data());
-    std::uint32_t got = crc32c(0, v.data() + 4, v.size() - 4);
+    RecordView r;
+    if (!decode_record(v, r)) return Error{ErrorKind::corrupt, "record is malformed (its lengths exceed its size)"};
+    std::size_t header = v.size() - r.key.size() - r.type.size() - r.json.size();
+    std::uint32_t got = crc32c(crc32c(0, v.data() + header, v.size() - header), v.data() + 4, header - 4);
     if (want != got) return make_error(ErrorKind::corrupt, "CRC mismatch (stored {:08x}, computed {:08x})", want, got);
-    return decode_record(v);
+    return r;
 }
 
 }  // namespace evt::log

@@ -1,7 +1,9 @@
 // One stored record: the value under a big-endian u64 offset in a partition's
 // database. The layout (format version 1, schemas/STORAGE.md):
 //
-//     0  u32  CRC-32C of bytes 4..end
+//     0  u32  CRC-32C of the payload (key, type, JSON) followed by bytes 4..P
+//              (P: where the key starts), so the payload's part can be
+//              computed before the header is known
 //     4  u8   flags (bit 0: the record has a routing key;
 //                    bit 1: the event has a subject and a stream link follows)
 //     5  u8   reserved, 0
@@ -55,9 +57,13 @@ inline std::size_t record_size(std::string_view key, std::string_view type, std:
                                const StreamLink& link) {
     return kRecordHeader + (link.version ? kStreamLink : 0) + key.size() + type.size() + json.size();
 }
-// Encodes into exactly record_size(...) bytes at out.
+// The CRC-32C of a record's payload (key, type, JSON): the first part of its checksum.
+std::uint32_t payload_crc(std::string_view key, std::string_view type, std::string_view json) noexcept;
+// Encodes into exactly record_size(...) bytes at out; payload_crc is
+// payload_crc(key, type, json), computed by the caller (perhaps earlier, on
+// another thread).
 void encode_record(char* out, Micros time, bool has_key, std::string_view key, std::string_view type,
-                   std::string_view json, const StreamLink& link);
+                   std::string_view json, const StreamLink& link, std::uint32_t payload_crc);
 // Appends the encoded record to out.
 void encode_record(std::string& out, Micros time, bool has_key, std::string_view key, std::string_view type,
                    std::string_view json, const StreamLink& link);
