@@ -18,6 +18,9 @@ setup_file() {
 
 setup() { evt_setup; }
 
+# a follower left behind by a failing test is stopped
+teardown() { if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; fi; }
+
 R() { "$REPLAY" -L "$SHARED" -t orders "$@"; }
 
 # --------------------------------------------------------------- round trip
