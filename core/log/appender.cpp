@@ -303,20 +303,28 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
     return {};
 }
 
-Result<CommitResult> Appender::commit(Batch& batch, const StoredFn& on_stored) {
-    CommitResult r;
+Status Appender::write(WriteTxn& txn, Batch& batch, Micros now) {
     batch_ = &batch;
-    if (batch_->items_.empty()) return r;
-    Micros now = now_micros();
-    EVT_TRY(log_.write([&](WriteTxn& txn) { return apply(txn, now); }));
+    if (batch.items_.empty()) return {};
+    return apply(txn, now);
+}
+
+CommitResult Appender::committed(Batch& batch, const StoredFn& on_stored) {
+    CommitResult r;
     rr_ = next_rr_;
-    for (const Item& it : batch_->items_) {
+    for (const Item& it : batch.items_) {
         (it.skipped ? r.skipped : r.stored)++;
-        if (on_stored && !it.skipped) on_stored(str(it.json_off, it.json_len), it.pos);
+        if (on_stored && !it.skipped) on_stored(batch.str(it.json_off, it.json_len), it.pos);
     }
-    batch_->items_.clear();
-    batch_->arena_.clear();
+    batch.clear();
     return r;
+}
+
+Result<CommitResult> Appender::commit(Batch& batch, const StoredFn& on_stored) {
+    if (batch.empty()) return CommitResult{};
+    Micros now = now_micros();
+    EVT_TRY(log_.write([&](WriteTxn& txn) { return write(txn, batch, now); }));
+    return committed(batch, on_stored);
 }
 
 }  // namespace evt::log

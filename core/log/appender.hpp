@@ -115,6 +115,10 @@ public:
     // (for --echo).
     using StoredFn = std::function<void(std::string_view json, const Position&)>;
     Result<CommitResult> commit(Batch& batch, const StoredFn& on_stored = {});
+    // The same in two steps, for a caller that writes other things in the
+    // same transaction: write() inside it, then committed() once it committed.
+    Status write(store::WriteTxn& txn, Batch& batch, Micros now);
+    CommitResult committed(Batch& batch, const StoredFn& on_stored = {});
     const TopicConfig& topic() const { return topic_; }
 
 private:

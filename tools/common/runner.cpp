@@ -95,6 +95,10 @@ std::string parse_error_text(const CLI::App& app, int argc, char** argv, const C
 
 const std::string& program() { return g_program; }
 
+void note(std::string_view message) {
+    std::fprintf(stderr, "%s: %.*s\n", g_program.c_str(), static_cast<int>(message.size()), message.data());
+}
+
 void warn(std::string_view message) {
     std::fprintf(stderr, "%s: warning: %.*s\n", g_program.c_str(), static_cast<int>(message.size()),
                  message.data());

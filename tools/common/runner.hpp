@@ -57,6 +57,9 @@ int main(int argc, char** argv, const Spec& spec, const SetupFn& setup);
 // reported once at the end (exit 74).
 void write_out(std::string_view text);
 
+// A note in the tool's voice ("evt-x: message") on stderr: counts, summaries.
+void note(std::string_view message);
+
 // Report a warning in the tool's voice ("evt-x: warning: ...") on stderr.
 void warn(std::string_view message);
 // Report an error in the tool's voice without exiting (for --skip-bad reports).

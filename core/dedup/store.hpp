@@ -1,0 +1,44 @@
+// The persistent dedup store: the consumer-side seen-set, kept in the log.
+//
+// Database `d:<name>` (schemas/STORAGE.md section 10), MDB_INTEGERKEY: key =
+// slot, hash64 of the dedup key, with linear probing on collisions as for
+// stream heads; value = i64 LE time the key was recorded, then the key's
+// bytes. A key recorded longer ago than the window counts as unseen and is
+// recorded again (overwritten).
+//
+// check_and_record() runs inside the caller's write transaction, so a
+// caller can record keys and write its effects (events appended to a topic)
+// atomically: that is what makes `evt-dedup --to-topic` effectively once.
+// Keys are processed in slot order (cheap B-tree walks); within a batch the
+// first occurrence in input order is the unseen one.
+//
+// Errors: usage (bad store name), corrupt (a malformed entry), io/busy.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/store/env.hpp"
+#include "core/util/units.hpp"
+
+namespace evt::dedup {
+
+Status check_store_name(std::string_view name);
+std::string store_db(std::string_view name);
+
+struct KeyRef {
+    std::string_view key;
+    std::uint64_t hash;
+};
+
+// seen[i] = whether keys[i] was seen (in the store within the window, or
+// earlier in this batch); unseen keys are recorded with time `now`.
+Status check_and_record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now,
+                        Micros window, std::vector<bool>& seen);
+
+// Deletes the entries older than the window; returns how many.
+Result<std::uint64_t> expire(store::WriteTxn& txn, MDB_dbi dbi, Micros now, Micros window);
+
+}  // namespace evt::dedup
