@@ -1,0 +1,158 @@
+// Queue mode of Consumer (consumer.hpp): leases, acks, redelivery, dead letters.
+#include <algorithm>
+#include <map>
+
+#include "core/event/codec.hpp"
+#include "core/event/format.hpp"
+#include "core/group/consumer.hpp"
+
+namespace evt::group {
+
+namespace {
+
+constexpr std::uint64_t kScan = 65536;  // offsets looked at past the floor per partition and round
+
+// The original event with where it came from and why it was dead-lettered.
+std::string dead_letter(const log::RecordView& r, const ConsumerOptions& o, std::uint32_t deliveries) {
+    std::string j(r.json.substr(0, r.json.size() - 1));
+    if (r.json.size() > 2) j += ',';
+    j += fmt::format(
+        R"j("evtdlqreason":"not acknowledged after {} deliveries (--max-deliveries {})","evtdlqgroup":"{}","evtdlqtopic":"{}","evtdlqpartition":{},"evtdlqoffset":{}}})j",
+        deliveries - 1, o.max_deliveries, event::json_escape_string(o.group), event::json_escape_string(o.topic),
+        r.partition, r.offset);
+    return j;
+}
+
+struct Taken {
+    std::uint32_t partition;
+    std::uint64_t offset;
+    std::uint32_t deliveries;
+};
+
+// Moves a partition's committed offset past the events that are done.
+Status advance_floor(GroupStore& gs, store::WriteTxn& txn, const ConsumerOptions& o, std::uint32_t p,
+                     std::uint64_t floor, Micros now) {
+    std::uint64_t start = floor;
+    std::vector<std::uint64_t> drop;
+    EVT_TRY(gs.for_each_lease(txn, o.group, o.topic, p, floor, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
+        if (off != floor || l.state != Lease::State::done) return false;
+        drop.push_back(off);
+        ++floor;
+        return true;
+    }));
+    for (std::uint64_t off : drop) EVT_TRY(gs.del_lease(txn, o.group, o.topic, p, off));
+    if (floor != start) EVT_TRY(gs.put_offset(txn, o.group, o.topic, p, floor, now));
+    return {};
+}
+
+}  // namespace
+
+Result<std::size_t> Consumer::deliver_queue(const Handler& h) {
+    Micros now = now_micros();
+    std::vector<Taken> taken;
+    bool all_drained = true;
+    event::Codec codec{event::FillOptions{}};
+    EVT_TRY(log_.write([&](store::WriteTxn& txn) -> Status {
+        taken.clear();
+        all_drained = true;
+        dlq_batch_->clear();
+        EVT_ASSIGN(GroupStore gs, GroupStore::open(txn, true));
+        EVT_ASSIGN(topic_, log_.topic(txn, o_.topic));
+        EVT_ASSIGN(QueueCounts counts, gs.counts(txn, o_.group, o_.topic));
+        for (std::uint32_t i = 0; i < topic_.partitions && taken.size() < o_.batch; ++i) {
+            std::uint32_t p = (next_partition_ + i) % topic_.partitions;
+            EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
+            EVT_ASSIGN(auto committed, gs.offset(txn, o_.group, o_.topic, p));
+            std::uint64_t floor = committed ? std::max(*committed, info.start) : (o_.from_latest ? info.end : info.start);
+            if (!committed) EVT_TRY(gs.put_offset(txn, o_.group, o_.topic, p, floor, now));
+            std::uint64_t end = std::min(info.end, floor + kScan);
+            if (!o_.follow) end = std::min(end, std::max(stop_at_[p], floor));
+            if (floor < (o_.follow ? info.end : stop_at_[p])) all_drained = false;
+            std::map<std::uint64_t, Lease> leases;
+            EVT_TRY(gs.for_each_lease(txn, o_.group, o_.topic, p, floor, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
+                if (off >= end) return false;
+                leases.emplace(off, l);
+                return true;
+            }));
+            for (std::uint64_t off = floor; off < end && taken.size() < o_.batch; ++off) {
+                auto it = leases.find(off);
+                if (it != leases.end() && (it->second.state == Lease::State::done || it->second.deadline > now)) continue;
+                std::uint32_t deliveries = it == leases.end() ? 1 : it->second.deliveries + 1;
+                if (deliveries > o_.max_deliveries) {
+                    log::RecordView rec;
+                    EVT_ASSIGN(bool found, log_.record_at(txn, topic_, p, off, rec));
+                    if (found) {
+                        auto e = codec.prepare(dead_letter(rec, o_, deliveries));
+                        if (!e.ok()) return e.error();
+                        EVT_TRY(dlq_batch_->add(*e));
+                    }
+                    EVT_TRY(gs.put_lease(txn, o_.group, o_.topic, p, off, Lease{now, deliveries - 1, Lease::State::done, me_.id}));
+                    ++counts.dead_lettered;
+                    continue;
+                }
+                if (deliveries > 1) ++counts.redelivered;
+                EVT_TRY(gs.put_lease(txn, o_.group, o_.topic, p, off,
+                                     Lease{now + o_.visibility, deliveries, Lease::State::leased, me_.id}));
+                taken.push_back(Taken{p, off, deliveries});
+            }
+            EVT_TRY(advance_floor(gs, txn, o_, p, floor, now));
+        }
+        next_partition_ = (next_partition_ + 1) % std::max<std::uint32_t>(topic_.partitions, 1);
+        EVT_TRY(gs.put_counts(txn, o_.group, o_.topic, counts));
+        return dlq_->write(txn, *dlq_batch_, now);
+    }));
+    dlq_->committed(*dlq_batch_);
+    queue_idle_ = taken.empty() && all_drained;
+    if (taken.empty()) return std::size_t{0};
+
+    std::vector<bool> ok(taken.size(), false);
+    {
+        EVT_ASSIGN(auto txn, log_.env().read());
+        for (std::size_t i = 0; i < taken.size(); ++i) {
+            log::RecordView rec;
+            EVT_ASSIGN(bool found, log_.record_at(txn, topic_, taken[i].partition, taken[i].offset, rec));
+            if (!found) {
+                ok[i] = true;  // removed by retention: nothing to deliver
+                continue;
+            }
+            EVT_ASSIGN(ok[i], h(rec, taken[i].deliveries));
+            if (ok[i] && o_.count && ++delivered_ >= o_.count) {
+                taken.resize(i + 1);
+                ok.resize(i + 1);
+                break;
+            }
+        }
+    }
+    if (hooks_->flush) EVT_TRY(hooks_->flush());
+    // Acks (handled, once the output is flushed) and nacks (failed: due again now).
+    Micros acked_at = now_micros();
+    EVT_TRY(log_.write([&](store::WriteTxn& txn) -> Status {
+        EVT_ASSIGN(GroupStore gs, GroupStore::open(txn, true));
+        EVT_ASSIGN(QueueCounts counts, gs.counts(txn, o_.group, o_.topic));
+        std::map<std::uint32_t, bool> touched;
+        for (std::size_t i = 0; i < taken.size(); ++i) {
+            const Taken& t = taken[i];
+            if (ok[i] && !o_.auto_commit) continue;
+            EVT_ASSIGN(auto l, gs.lease(txn, o_.group, o_.topic, t.partition, t.offset));
+            if (!l || l->member != me_.id || l->deliveries != t.deliveries || l->state != Lease::State::leased)
+                continue;  // the lease ran out and the event went elsewhere: not ours to settle
+            Lease next = *l;
+            if (ok[i]) {
+                next.state = Lease::State::done;
+                ++counts.acked;
+                touched[t.partition] = true;
+            } else {
+                next.deadline = 0;
+            }
+            EVT_TRY(gs.put_lease(txn, o_.group, o_.topic, t.partition, t.offset, next));
+        }
+        for (auto& [p, _] : touched) {
+            EVT_ASSIGN(auto committed, gs.offset(txn, o_.group, o_.topic, p));
+            EVT_TRY(advance_floor(gs, txn, o_, p, committed ? *committed : 0, acked_at));
+        }
+        return gs.put_counts(txn, o_.group, o_.topic, counts);
+    }));
+    return taken.size();
+}
+
+}  // namespace evt::group
