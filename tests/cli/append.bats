@@ -491,3 +491,34 @@ EOF
   run --separate-stderr "$APPEND" < <(events 1)
   [ "$status" -eq 64 ]
 }
+
+@test "an event larger than 1MiB is stored and replayed whole with a larger --max-bytes" {
+  python3 -c 'import json; print(json.dumps({"type":"Big","id":"big","data":{"blob":"x"*3000000}}, separators=(",",":")))' > big.ndjson
+  run --separate-stderr "$APPEND" -t t < big.ndjson
+  [ "$status" -eq 65 ]
+  run --separate-stderr "$APPEND" -t t --max-bytes 4MiB < big.ndjson
+  [ "$status" -eq 0 ]
+  "$REPLAY" -t t --no-position > got.ndjson
+  assert_eq "$(jq -c .data got.ndjson | md5sum)" "$(jq -c .data big.ndjson | md5sum)"
+  assert_eq "$(jq -r .id got.ndjson)" "big"
+}
+
+@test "--rejects without --skip-bad is not silently ignored" {
+  printf '{"type":"A"}\n{bad\n{"type":"B"}\n' > in.ndjson
+  run --separate-stderr "$APPEND" -t t --rejects rej.ndjson < in.ndjson
+  # either a usage error that stores nothing, or it implies --skip-bad and writes the reject
+  if [ "$status" -eq 64 ]; then
+    assert_eq "$(count_events t 2>/dev/null || echo 0)" 0
+  else
+    [ "$status" -eq 65 ]
+    assert_eq "$(jq -c .line rej.ndjson)" 2
+  fi
+}
+
+@test "a failed --atomic append to a new topic leaves no trace, not even the topic" {
+  printf '{"type":"A"}\n{bad\n' | "$APPEND" -t fresh --atomic 2>/dev/null || true
+  events 1 | "$APPEND" -t other
+  assert_eq "$("$TOPIC" list)" "other"
+  run --separate-stderr "$REPLAY" -t fresh
+  [ "$status" -eq 66 ]
+}

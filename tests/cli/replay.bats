@@ -358,3 +358,31 @@ wait_for_lines() {  # wait_for_lines FILE N [TIMEOUT_S]
   wait $pid || true
   assert_eq "$(jq -r '"\(.type)\(.evtversion)"' follow.out | tr '\n' ' ')" "A1 C2 "
 }
+
+@test "--follow --to N stops once offset N-1 was printed, even when N is beyond the end at start" {
+  events 1 | "$APPEND" -t t
+  # --to already reached at start: prints and exits
+  run --separate-stderr timeout 5 "$REPLAY" -t t --follow --to 1 --format '%o\n'
+  [ "$status" -eq 0 ] || { echo "--follow --to 1 exited $status (124: still following after 5 s)" >&2; return 1; }
+  assert_eq "$output" "0"
+  # --to beyond the end: waits for offsets 1 and 2, then exits
+  timeout 10 "$REPLAY" -t t --follow --to 3 --format '%o\n' > follow.out &
+  pid=$!
+  sleep 0.3
+  events 5 | "$APPEND" -t t
+  st=0
+  wait $pid || st=$?
+  [ "$st" -eq 0 ] || { echo "--follow --to 3 exited $st (124: still following after 10 s)" >&2; return 1; }
+  assert_eq "$(tr '\n' ' ' < follow.out)" "0 1 2 "
+}
+
+@test "a reader that stops early (head) ends the replay quietly" {
+  run --separate-stderr bash -c "'$REPLAY' -L '$SHARED' -t orders | head -n 1"
+  [ "$status" -eq 0 ]
+  assert_eq "${#lines[@]}" 1
+  [ -z "$stderr" ]
+  run --separate-stderr bash -c "'$REPLAY' -L '$SHARED' -t orders --follow | head -n 2"
+  [ "$status" -eq 0 ]
+  assert_eq "${#lines[@]}" 2
+  [ -z "$stderr" ]
+}
