@@ -432,11 +432,11 @@ EOF
 
 @test "--idempotent=WINDOW: an id older than the window is no longer a duplicate; ids are per topic" {
   events 1 > one.ndjson
-  "$APPEND" -t t --idempotent=300ms < one.ndjson
-  "$APPEND" -t t --idempotent=300ms < one.ndjson 2>/dev/null
+  "$APPEND" -t t --idempotent=1500ms < one.ndjson
+  "$APPEND" -t t --idempotent=1500ms < one.ndjson 2>/dev/null
   assert_eq "$(count_events t)" 1
-  sleep 0.6
-  "$APPEND" -t t --idempotent=300ms < one.ndjson
+  sleep 1.7
+  "$APPEND" -t t --idempotent=1500ms < one.ndjson
   assert_eq "$(count_events t)" 2
   "$APPEND" -t other --idempotent < one.ndjson
   assert_eq "$(count_events other)" 1

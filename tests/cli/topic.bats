@@ -231,3 +231,11 @@ setup() { evt_setup; }
   [ "$status" -eq 0 ]
   assert_eq "$(echo "$output" | jq -c .)" '[]'
 }
+
+@test "delete then create again: streams, idempotency ids and versions start fresh" {
+  printf '{"type":"A","id":"x1","subject":"s"}\n{"type":"B","id":"x2","subject":"s"}\n' | "$APPEND" -t t --idempotent
+  "$TOPIC" delete t 2>/dev/null
+  printf '{"type":"C","id":"x1","subject":"s"}\n' | "$APPEND" -t t --idempotent --expect-version no-stream
+  assert_eq "$("$REPLAY" -t t --stream s | jq -r '"\(.type)\(.evtversion)"')" "C1"
+  assert_eq "$("$REPLAY" -t t --format '%o %k\n')" "0 s"
+}
