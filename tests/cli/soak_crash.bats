@@ -180,3 +180,28 @@ total_of() { echo $(( $(echo "$1" | tr ' ' '+') )); }
   [ "$status" -eq 0 ]
   verify_complete "$log"
 }
+
+@test "SIGKILL during --atomic: all or nothing, never a part" {
+  local max=$(( REF_MS * 3 / 2 ))
+  [ "$max" -gt 2000 ] && max=2000
+  [ "$max" -lt 100 ] && max=100
+  RANDOM=$(( $$ + 3 ))
+  kills=0 trail=""
+  for iter in $(seq 1 8); do
+    log="$T/log-$iter"
+    "$APPEND" -L "$log" --atomic -t t -P 3 < "$INPUT" 2>/dev/null &
+    pid=$! st=0
+    delay=$((10 + RANDOM % (max - 9)))
+    sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+    kill -9 $pid 2>/dev/null || true
+    wait $pid || st=$?
+    [ "$st" -eq 137 ] && kills=$((kills + 1))
+    n=$("$REPLAY" -L "$log" -t t --no-position 2>/dev/null | wc -l)
+    [ "$n" -eq 0 ] || [ "$n" -eq 200000 ] || { echo "kill at ${delay} ms left $n of 200000 events after --atomic" >&2; return 1; }
+    [ "$n" -eq 0 ] || verify_complete "$log"
+    trail="$trail ${delay}ms:$n"
+    rm -rf "$log"
+  done
+  echo "# --atomic kills ($kills while running): delay:stored =$trail" >&3
+  [ "$kills" -ge 4 ]
+}

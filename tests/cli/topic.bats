@@ -35,6 +35,16 @@ setup() { evt_setup; }
   assert_eq "$(EVT_LOG="$T/other" "$TOPIC" list)" "b"
 }
 
+@test "without -L or EVT_LOG the log is ./.evt" {
+  mkdir work && cd work
+  unset EVT_LOG
+  "$TOPIC" create here 2>/dev/null
+  [ -d .evt ]
+  assert_eq "$(stat -c %a .evt)" "700"
+  assert_eq "$("$TOPIC" list)" "here"
+  assert_eq "$("$TOPIC" -L "$T/work/.evt" list)" "here"
+}
+
 @test "a new log directory is created with mode 0700" {
   "$TOPIC" create a 2>/dev/null
   assert_eq "$(stat -c %a "$EVT_LOG")" "700"
