@@ -131,6 +131,8 @@ setup() { evt_setup; }
     assert_eq "$(cat got)" "$(cat want)"
   done
   [ "$(cut -d' ' -f2 want | sort -u | wc -l)" -gt 1 ]
+  # the stored key (%k) is the routing key, not the subject
+  assert_eq "$("$REPLAY" -t t --format '%k\n' | sort | tr '\n' ' ')" "c-1 c-2 c-3 c-4 c-5 c-6 c-7 c-8 "
 }
 
 @test "unkeyed events are spread round-robin over the partitions" {
