@@ -180,6 +180,9 @@ private:
     }
 
     std::uint32_t parse_key() {
+        // YAML limits implicit keys to 1024 characters (yaml-cpp enforces it).
+        std::size_t eol = s_.find('\n', p_);
+        if ((eol == std::string_view::npos ? s_.size() : eol) - p_ > 1000) return kFail;
         std::uint32_t l = line_, c = col();
         char q = at();
         if (q == '"' || q == '\'') {
@@ -205,8 +208,8 @@ private:
         if (!finish_line()) return kFail;
         if (!eof_ && indent() > indent_of_parent) return parse_block(indent() > 0 ? indent() : 0);
         if (!eof_ && allow_same_indent_seq && indent() == indent_of_parent && seq_start()) return parse_seq(indent());
-        // yaml-cpp places an empty value at the next token, or at column 1 of the last line.
-        return scalar(line_, eof_ ? 1 : col(), {}, true);
+        if (eof_) return kFail;  // an empty value at the end of the file: yaml-cpp's position for it varies
+        return scalar(line_, col(), {}, true);  // yaml-cpp places an empty value at the next token
     }
 
     std::uint32_t parse_map(std::uint32_t ind) {
@@ -377,6 +380,7 @@ private:
 
     std::uint32_t flow_item() {
         char c = at();
+        if (c == ':') return kFail;
         if (c == '[' || c == '{') return parse_flow();
         if (c == '"' || c == '\'') return parse_quoted();
         if (c == '&' || c == '*' || c == '!' || c == '?' || c == '|' || c == '>' || c == '%' || c == '@' || c == '`' || c == '#')
@@ -395,11 +399,14 @@ private:
         while (true) {
             skip_flow_space();
             if (at() == close_ch) { ++p_; break; }
+            std::size_t item_start = p_;
             std::uint32_t item = flow_item();
+            if (open == '{' && p_ - item_start > 1000) return kFail;  // the 1024-character implicit-key limit
             if (item == kFail) return kFail;
+            std::uint32_t key_line = line_;
             skip_flow_space();
             if (open == '{') {
-                if (at() != ':') return kFail;
+                if (at() != ':' || line_ != key_line) return kFail;  // an implicit key and its ':' share a line
                 ++p_;
                 kids.push_back(item);
                 skip_flow_space();
@@ -421,6 +428,7 @@ private:
     }
 
     std::uint32_t parse_block_scalar(int parent_indent) {
+        if (parent_indent < 0) return kFail;  // a block scalar as the whole document: yaml-cpp reads it its own way
         std::uint32_t l = line_, c = col();
         bool literal = at() == '|';
         ++p_;
@@ -444,6 +452,9 @@ private:
             if (!rest.empty() && rest.back() == '\r') rest.remove_suffix(1);
             std::size_t ind = q - p_;
             if (rest.empty()) {
+                // Spaces beyond the indentation are content (literal) or fold
+                // specially: leave such lines to yaml-cpp.
+                if (ind > 0 && (content_indent == 0 || ind > content_indent)) return kFail;
                 lines.push_back({});
             } else {
                 if (s_[q] == '\t' && content_indent == 0) return kFail;
