@@ -52,13 +52,16 @@ evt::Result<int> run(const Options& o) {
     backend::Sync sync = o.sync == "each"   ? backend::Sync::each
                          : o.sync == "none" ? backend::Sync::none
                                             : backend::Sync::batch;
-    BadLines mode = o.atomic || ao.expect ? BadLines::atomic : o.skip_bad ? BadLines::skip_bad : BadLines::prefix;
+    // --rejects FILE asks for the good lines to be kept too: it implies --skip-bad.
+    BadLines mode = o.atomic || ao.expect ? BadLines::atomic
+                    : o.skip_bad || !o.rejects.empty() ? BadLines::skip_bad
+                                                       : BadLines::prefix;
 
     EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::write));
     log::TopicOptions to;
     to.partitions = o.partitions;
-    EVT_ASSIGN(log::TopicConfig topic, lg->ensure_topic(o.topic, to));
-    EVT_ASSIGN(auto producer, lg->producer(topic, ao, sync));
+    ao.create = to;
+    EVT_ASSIGN(auto producer, lg->producer(o.topic, ao, sync));
     event::Codec codec(fo);
     cli::LineReader in(o.files, fo.max_bytes);
     cli::Output out;
@@ -123,7 +126,8 @@ int main(int argc, char** argv) {
         app.add_option("-k,--key", o->key, "JSON path of the routing key (default: partitionkey, then subject)");
         auto atomic = app.add_flag("--atomic", o->atomic, "all or nothing: the whole input is one transaction");
         app.add_flag("--skip-bad", o->skip_bad, "store the good lines, report each bad one")->excludes(atomic);
-        app.add_option("--rejects", o->rejects, "with --skip-bad, write rejected lines as NDJSON to FILE");
+        app.add_option("--rejects", o->rejects, "write rejected lines as NDJSON to FILE (implies --skip-bad)")
+            ->excludes(atomic);
         app.add_option("--sync", o->sync, "fsync each event, each batch (default) or none")
             ->check(CLI::IsMember({"each", "batch", "none"}));
         app.add_flag("--idempotent{24h}", o->idempotent, "skip events whose id was appended within WINDOW (24h)")

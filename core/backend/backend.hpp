@@ -52,7 +52,9 @@ public:
     // The topic's configuration and each partition's offsets, counts and times.
     virtual Result<std::vector<log::PartitionInfo>> describe(std::string_view topic, log::TopicConfig& config) = 0;
 
-    virtual Result<std::unique_ptr<Producer>> producer(const log::TopicConfig& topic, const log::AppendOptions& o,
+    // A producer for the topic; with o.create it creates the topic with its
+    // first commit.
+    virtual Result<std::unique_ptr<Producer>> producer(std::string_view topic, const log::AppendOptions& o,
                                                        Sync sync) = 0;
     virtual Status read(std::string_view topic, const log::ReadOptions& o, const log::RecordFn& fn,
                         const log::FollowHooks& hooks) = 0;

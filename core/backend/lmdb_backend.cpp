@@ -49,9 +49,12 @@ public:
         return out;
     }
 
-    Result<std::unique_ptr<Producer>> producer(const log::TopicConfig& t, const log::AppendOptions& o,
+    Result<std::unique_ptr<Producer>> producer(std::string_view topic, const log::AppendOptions& o,
                                                Sync sync) override {
+        EVT_TRY(log::check_topic_name(topic));
         log_->env().set_sync(sync != Sync::none);
+        log::TopicConfig t;
+        t.name = std::string(topic);
         return std::unique_ptr<Producer>(new LmdbProducer(*log_, t, o));
     }
 

@@ -245,7 +245,14 @@ Status Appender::write_id_index(WriteTxn& txn, MDB_dbi ids) {
 }
 
 Status Appender::apply(WriteTxn& txn, Micros now) {
-    EVT_ASSIGN(topic_, log_.topic(txn, topic_.name));
+    EVT_ASSIGN(auto found, log_.find_topic(txn, topic_.name));
+    if (found) {
+        topic_ = *found;
+    } else if (opt_.create) {
+        EVT_ASSIGN(topic_, log_.create_topic(txn, topic_.name, *opt_.create));
+    } else {
+        return make_error(ErrorKind::not_found, "no such topic '{}'", topic_.name);
+    }
     EVT_ASSIGN(MDB_dbi streams, streams_dbi(txn, topic_.id, true));
     EVT_ASSIGN(MDB_dbi ids, ids_dbi(txn, topic_.id, true));
     for (Item& it : batch_->items_) it.skipped = false;

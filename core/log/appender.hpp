@@ -52,6 +52,9 @@ struct AppendOptions {
     bool idempotent = false;
     Micros idempotency_window = 24LL * 3600 * 1000000;
     std::optional<ExpectVersion> expect;
+    // Create the topic with these options, in the first commit's transaction,
+    // if it does not exist (so an append that stores nothing creates nothing).
+    std::optional<TopicOptions> create;
 };
 
 struct Position {

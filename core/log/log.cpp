@@ -173,26 +173,33 @@ Status Log::write_topic(WriteTxn& txn, const TopicConfig& t) {
     return txn.put(topics, t.name, encode_topic(t));
 }
 
-Result<TopicConfig> Log::create_topic(std::string_view name, const TopicOptions& o) {
+Result<TopicConfig> Log::create_topic(WriteTxn& txn, std::string_view name, const TopicOptions& o) {
     EVT_TRY(check_topic_name(name));
     if (o.partitions == 0 || o.partitions > kMaxPartitions)
         return make_error(ErrorKind::usage, "--partitions must be between 1 and {}", kMaxPartitions);
+    EVT_ASSIGN(auto existing, find_topic(txn, name));
+    if (existing) return make_error(ErrorKind::conflict, "topic '{}' already exists", name);
+    EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
+    std::string_view idv;
+    EVT_ASSIGN(bool found, txn.get(meta, "next_topic_id", idv));
+    std::uint32_t id = found && idv.size() == 4 ? get_le<std::uint32_t>(idv.data()) : 1;
+    char next[4];
+    put_le<std::uint32_t>(next, id + 1);
+    EVT_TRY(txn.put(meta, "next_topic_id", std::string_view(next, 4)));
+    TopicConfig t{std::string(name), id, o.partitions, now_micros(), o.retention, o.retention_bytes, o.compact};
+    for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(created(records_dbi(txn, id, p, true)));
+    EVT_TRY(created(streams_dbi(txn, id, true)));
+    EVT_TRY(created(ids_dbi(txn, id, true)));
+    EVT_TRY(write_topic(txn, t));
+    return t;
+}
+
+Result<TopicConfig> Log::create_topic(std::string_view name, const TopicOptions& o) {
+    EVT_TRY(check_topic_name(name));
     TopicConfig t;
     Status s = write([&](WriteTxn& txn) -> Status {
-        EVT_ASSIGN(auto existing, find_topic(txn, name));
-        if (existing) return make_error(ErrorKind::conflict, "topic '{}' already exists", name);
-        EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
-        std::string_view idv;
-        EVT_ASSIGN(bool found, txn.get(meta, "next_topic_id", idv));
-        std::uint32_t id = found && idv.size() == 4 ? get_le<std::uint32_t>(idv.data()) : 1;
-        char next[4];
-        put_le<std::uint32_t>(next, id + 1);
-        EVT_TRY(txn.put(meta, "next_topic_id", std::string_view(next, 4)));
-        t = TopicConfig{std::string(name), id, o.partitions, now_micros(), o.retention, o.retention_bytes, o.compact};
-        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(created(records_dbi(txn, id, p, true)));
-        EVT_TRY(created(streams_dbi(txn, id, true)));
-        EVT_TRY(created(ids_dbi(txn, id, true)));
-        return write_topic(txn, t);
+        EVT_ASSIGN(t, create_topic(txn, name, o));
+        return {};
     });
     if (!s.ok()) return s.error();
     return t;

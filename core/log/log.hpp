@@ -84,6 +84,8 @@ public:
     Result<TopicConfig> topic(store::Txn& txn, std::string_view name);  // not_found if absent
     Result<std::vector<TopicConfig>> topics(store::Txn& txn);
 
+    // Creates a topic inside the caller's write transaction (conflict if it exists).
+    Result<TopicConfig> create_topic(store::WriteTxn& txn, std::string_view name, const TopicOptions& options);
     // Each of these runs its own write transaction.
     Result<TopicConfig> create_topic(std::string_view name, const TopicOptions& options);
     Result<TopicConfig> ensure_topic(std::string_view name, const TopicOptions& options);

@@ -64,11 +64,15 @@ public:
             EVT_ASSIGN(r.next, resolve(log_, txn, t, info, o_.from));
             r.end = info.end;
             bounded_ = o_.to.has_value();
-            if (o_.to && !(merged_last_to() )) {
+            if (o_.to && o_.follow && o_.to->kind == OffsetSpec::Kind::offset) {
+                r.end = std::max(r.next, o_.to->n);  // may lie beyond the end: wait for it
+            } else if (o_.to && o_.follow && o_.to->kind == OffsetSpec::Kind::time) {
+                r.end = kOpen;  // closed by the first event at or after the time
+            } else if (o_.to && !merged_last_to()) {
                 EVT_ASSIGN(std::uint64_t to, resolve(log_, txn, t, info, *o_.to));
                 r.end = std::max(r.next, to);
             }
-            total += r.end - r.next;
+            total += std::min(r.end, info.end) - std::min(r.next, info.end);
             ranges_.push_back(r);
         }
         if (o_.total) *o_.total = total;
@@ -97,6 +101,8 @@ public:
     bool caught_up() const {
         return std::all_of(ranges_.begin(), ranges_.end(), [](const Range& r) { return r.next >= r.end; });
     }
+    bool bounded() const { return bounded_; }
+    std::uint64_t walked() const { return walked_; }
     bool done() const { return stopped_ || (o_.limit && emitted_ >= o_.limit) || budget_left_ == 0; }
 
     // One snapshot's worth of records. Returns when the ranges are exhausted,
@@ -114,7 +120,16 @@ public:
     }
 
 private:
+    // --follow --to @TIME: a partition ends at its first event at or after TIME.
+    bool closes(Micros t) const {
+        return o_.follow && o_.to && o_.to->kind == OffsetSpec::Kind::time && t >= o_.to->time;
+    }
+    static Micros rec_time(const MDB_val& v) {
+        return v.mv_size >= kRecordHeader ? get_le<std::int64_t>(static_cast<const char*>(v.mv_data) + 12) : 0;
+    }
+
     Status emit(const RecordView& rec) {
+        ++walked_;
         if (budget_left_ != kUnbounded) --budget_left_;
         if (skip_) {
             --skip_;
@@ -146,6 +161,10 @@ private:
         while (ok && budget && !done()) {
             std::uint64_t off = offset_of(k.mv_data);
             if (off >= r.end) break;
+            if (closes(rec_time(v))) {
+                r.end = off;
+                break;
+            }
             if (!decode_record(store::view(v), rec))
                 return make_error(ErrorKind::corrupt, "partition {} offset {}: malformed record", r.partition, off);
             rec.partition = r.partition;
@@ -175,6 +194,10 @@ private:
             if (!ok) return {};
             std::uint64_t off = offset_of(k.mv_data);
             if (off >= ranges_[i].end) return {};
+            if (closes(rec_time(v))) {
+                ranges_[i].end = off;
+                return {};
+            }
             if (!decode_record(store::view(v), heads[i]))
                 return make_error(ErrorKind::corrupt, "partition {} offset {}: malformed record", ranges_[i].partition, off);
             heads[i].partition = ranges_[i].partition;
@@ -208,6 +231,8 @@ private:
     TopicConfig topic_;
     std::vector<Range> ranges_;
     std::uint64_t skip_ = 0;
+    std::uint64_t walked_ = 0;
+    static constexpr std::uint64_t kOpen = ~0ull;
     static constexpr std::uint64_t kUnbounded = ~0ull;
     std::uint64_t budget_left_ = kUnbounded;  // records left to walk (--to -N, merged)
     std::uint64_t emitted_ = 0;
@@ -272,10 +297,13 @@ Status read_topic(Log& log, std::string_view topic, const ReadOptions& o, const 
     std::unique_ptr<LogWatcher> watcher;
     int idle = 0;
     for (;;) {
+        std::uint64_t before = w.walked();
         EVT_TRY(w.round(txn));
         if (w.done()) return {};
-        if (w.caught_up()) {
-            if (!o.follow) return {};
+        bool complete = w.caught_up();
+        if (complete && (!o.follow || w.bounded())) return {};
+        if (!o.follow && w.walked() == before) return {};  // nothing more to read
+        if (complete || w.walked() == before) {  // wait for new events
             if (hooks.idle) EVT_TRY(hooks.idle());
             if (!watcher) watcher = std::make_unique<LogWatcher>(log.path());
             txn.reset();
@@ -283,8 +311,8 @@ Status read_topic(Log& log, std::string_view topic, const ReadOptions& o, const 
             watcher->wait(idle_wait_ms(idle++));
             EVT_TRY(txn.renew());
             EVT_TRY(w.refresh_ends(txn));
-            if (!w.caught_up()) idle = 0;
         } else {
+            idle = 0;
             txn.reset();
             EVT_TRY(txn.renew());
         }
