@@ -138,7 +138,7 @@ total_of() { echo $(( $(echo "$1" | tr ' ' '+') )); }
 @test "SIGKILL at random points (paced pipe input, many commits): prefixes on a fresh log each time" {
   RANDOM=$(( $$ + 7 ))
   kills=0 midway=0 iter=0 summary=""
-  while [ "$kills" -lt 20 ] && [ "$iter" -lt 40 ]; do
+  while [ "$kills" -lt 12 ] && [ "$iter" -lt 30 ]; do
     iter=$((iter + 1))
     log="$T/log-$iter"
     delay=$((300 + RANDOM % 1300))
@@ -151,8 +151,8 @@ total_of() { echo $(( $(echo "$1" | tr ' ' '+') )); }
     rm -rf "$log"
   done
   echo "# paced input: $iter runs, $kills SIGKILLs, $midway left a partial log; delay:stored =$summary" >&3
-  [ "$kills" -ge 20 ]
-  [ "$midway" -ge 10 ]
+  [ "$kills" -ge 12 ]
+  [ "$midway" -ge 6 ]
 }
 
 @test "crash, restart, crash again on one log (paced input): the prefix only grows; a last rerun completes it exactly once" {
@@ -160,7 +160,7 @@ total_of() { echo $(( $(echo "$1" | tr ' ' '+') )); }
   log="$T/log"
   prev=0 kills=0 partial=0 trail=""
   # kills before the producer could have fed everything, so no run completes on its own
-  for iter in $(seq 1 12); do
+  for iter in $(seq 1 10); do
     delay=$((150 + RANDOM % 1000))
     st=$(kill_at "$delay" "$log" paced)
     [ "$st" -eq 137 ] && kills=$((kills + 1))
@@ -174,7 +174,7 @@ total_of() { echo $(( $(echo "$1" | tr ' ' '+') )); }
     if [ "$total" -gt 0 ] && [ "$total" -lt 200000 ]; then partial=$((partial + 1)); fi
   done
   echo "# chained crashes on one log ($kills kills): stored after each =$trail" >&3
-  [ "$kills" -ge 10 ]
+  [ "$kills" -ge 8 ]
   [ "$partial" -ge 3 ]
   run --separate-stderr "$APPEND" -L "$log" --idempotent -t t -P 3 < "$INPUT"
   [ "$status" -eq 0 ]
@@ -182,12 +182,16 @@ total_of() { echo $(( $(echo "$1" | tr ' ' '+') )); }
 }
 
 @test "SIGKILL during --atomic: all or nothing, never a part" {
-  local max=$(( REF_MS * 3 / 2 ))
+  # how long one --atomic run takes here; kills land in 10 ms .. 90% of that
+  local start=$(date +%s%N)
+  "$APPEND" -L "$T/timing" --atomic -t t -P 3 < "$INPUT"
+  local max=$(( ($(date +%s%N) - start) / 1000000 * 9 / 10 ))
+  rm -rf "$T/timing"
   [ "$max" -gt 2000 ] && max=2000
   [ "$max" -lt 100 ] && max=100
   RANDOM=$(( $$ + 3 ))
   kills=0 trail=""
-  for iter in $(seq 1 8); do
+  for iter in $(seq 1 6); do
     log="$T/log-$iter"
     "$APPEND" -L "$log" --atomic -t t -P 3 < "$INPUT" 2>/dev/null &
     pid=$! st=0
@@ -203,5 +207,5 @@ total_of() { echo $(( $(echo "$1" | tr ' ' '+') )); }
     rm -rf "$log"
   done
   echo "# --atomic kills ($kills while running): delay:stored =$trail" >&3
-  [ "$kills" -ge 4 ]
+  [ "$kills" -ge 3 ]
 }
