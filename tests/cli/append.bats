@@ -76,6 +76,10 @@ setup() { evt_setup; }
   events 2 | "$APPEND" -t a
   "$REPLAY" -t a | "$APPEND" -t b
   assert_eq "$("$REPLAY" -t b --no-position | jq -c '[keys[] | select(startswith("evt"))]' | sort -u)" '[]'
+  # a --stream replay adds evtversion: also stripped; other evt* extensions are data and stay
+  printf '{"type":"A","subject":"s","evtfoo":"x"}\n' | "$APPEND" -t d
+  "$REPLAY" -t d --stream s | "$APPEND" -t e
+  assert_eq "$("$REPLAY" -t e --no-position | jq -c '[keys[] | select(startswith("evt"))]')" '["evtfoo"]'
   "$REPLAY" -t a | "$APPEND" -t c --keep-position
   assert_eq "$("$REPLAY" -t c --no-position | jq -c '[.evttopic, .evtoffset]')" "$(printf '["a",0]\n["a",1]')"
 }

@@ -398,3 +398,20 @@ wait_for_lines() {  # wait_for_lines FILE N [TIMEOUT_S]
   printf '{"type":"C","subject":"order-1"}\n' | "$APPEND" -t u --expect-version 2
   assert_eq "$("$REPLAY" -t u --stream order-1 | jq -r '"\(.type)\(.evtversion)@\(.evtpartition)"' | tr '\n' ' ')" "A1@0 B2@0 C3@4 "
 }
+
+@test "--from @TIME finds every batch boundary (time seek over many events in every partition)" {
+  for b in 1 2 3 4 5 6; do
+    seq 1 700 | awk -v b=$b '{ printf "{\"type\":\"T\",\"id\":\"%d-%d\",\"subject\":\"s%d\"}\n", b, $1, $1 % 17 }' | "$APPEND" -t t -P 3
+    sleep 0.03
+  done
+  for b in 2 3 4 5 6; do
+    # the append time (ms) of the first event of batch b in the merged replay
+    first=$("$REPLAY" -t t --format '%T %s\n' | awk -v b="\"$b-" 'index($0, "\"id\":" b) { print $1; exit }')
+    [ -n "$first" ]
+    at=$(python3 -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(int(sys.argv[1]) / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")' "$first")
+    want=$(( (7 - b) * 700 ))
+    assert_eq "$("$REPLAY" -t t --from "@$at" | wc -l)" "$want" || { echo "batch $b at $at" >&2; return 1; }
+    assert_eq "$("$REPLAY" -t t --to "@$at" | wc -l)" "$(( (b - 1) * 700 ))"
+    assert_eq "$("$REPLAY" -t t --from "@$at" --no-position | jq -r '.id | split("-")[0]' | sort -u | head -1)" "$b"
+  done
+}
