@@ -189,3 +189,36 @@ check_everything() {  # check_everything TOTAL
   assert_eq "$(md5sum < p1.out)" "$(seq 0 $((n - 1)) | md5sum)"
   assert_eq "$(count_events t)" 400000
 }
+
+@test "3 writers append the same input with --idempotent at once: every event once, in input order per partition" {
+  python3 "${EVT_GEN:-/work/shared/bench/gen-events.py}" -n 50000 -s 5 -o in.ndjson 2>/dev/null
+  "$APPEND" -t ref -P 3 < in.ndjson
+  cat > feed.py <<'PY'
+import sys, time
+out = sys.stdout.buffer
+lines = open(sys.argv[1], "rb").readlines()
+for i in range(0, len(lines), 1000):
+    out.write(b"".join(lines[i:i + 1000]))
+    out.flush()
+    time.sleep(0.002)
+PY
+  pids=""
+  for i in 1 2 3; do
+    python3 feed.py in.ndjson | "$APPEND" -t t --idempotent 2> "err$i" &
+    pids="$pids $!"
+  done
+  for pid in $pids; do wait "$pid"; done
+  assert_eq "$(count_events t)" 50000
+  assert_eq "$("$REPLAY" -t t --no-position | jq -r .id | sort -u | wc -l)" 50000
+  # the three reports of skipped duplicates add up to the two extra copies
+  skipped=0
+  for i in 1 2 3; do
+    n=$(sed -n 's/^evt-append: warning: skipped \([0-9]*\) duplicate.*/\1/p' "err$i")
+    skipped=$((skipped + ${n:-0}))
+  done
+  echo "# skipped by the 3 writers: $(cat err1 err2 err3 | grep -o 'skipped [0-9]*' | tr '\n' ' ')" >&3
+  assert_eq "$skipped" 100000
+  for p in 0 1 2; do
+    cmp <("$REPLAY" -t ref -p $p --no-position) <("$REPLAY" -t t -p $p --no-position)
+  done
+}
