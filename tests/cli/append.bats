@@ -26,11 +26,13 @@ setup() { evt_setup; }
   [[ "$id" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
   # the UUIDv7 timestamp (first 48 bits, ms) is the append time
   id_ms=$((16#${id:0:8}${id:9:4}))
-  [ "$id_ms" -ge "$before" ] && [ "$id_ms" -le "$after" ]
+  [ "$id_ms" -ge "$before" ]
+  [ "$id_ms" -le "$after" ]
   time=$(echo "$ev" | jq -r .time)
   [[ "$time" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$ ]]
   t_ms=$(python3 -c 'import datetime,sys; print(int(datetime.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()*1000))' "$time")
-  [ "$t_ms" -ge "$before" ] && [ "$t_ms" -le "$after" ]
+  [ "$t_ms" -ge "$before" ]
+  [ "$t_ms" -le "$after" ]
   # no position attributes leak into a --no-position replay
   assert_eq "$(echo "$ev" | jq -c '[keys[] | select(startswith("evt"))]')" '[]'
 }
@@ -356,7 +358,8 @@ EOF
   run --separate-stderr "$APPEND" -t t --skip-bad --rejects rej.ndjson < <(events 3)
   [ "$status" -eq 0 ]
   [ -z "$stderr" ]
-  [ -f rej.ndjson ] && [ ! -s rej.ndjson ]
+  [ -f rej.ndjson ]
+  [ ! -s rej.ndjson ]
   assert_eq "$(count_events t)" 3
 }
 

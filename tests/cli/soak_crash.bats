@@ -52,7 +52,7 @@ verify_prefix() {
     if [ "$n" -gt 0 ]; then
       seq 0 $((n - 1)) | cmp -s - "$T/offs" || { echo "partition $p: offsets are not 0..$((n - 1))" >&2; return 1; }
     else
-      [ ! -s "$T/offs" ]
+      [ ! -s "$T/offs" ] || { echo "partition $p: offsets listed for an empty partition" >&2; return 1; }
     fi
     counts="$counts$n "
   done
