@@ -1,5 +1,7 @@
 #include "core/event/codec.hpp"
 
+#include "core/event/format.hpp"
+
 #include <cstring>
 
 namespace evt::event {
@@ -85,21 +87,6 @@ void append_attr(std::string& out, std::string_view name, std::string_view value
     out += "\",";
 }
 
-std::string json_escape(std::string_view s) {
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\') {
-            o += '\\';
-            o += c;
-        } else if (static_cast<unsigned char>(c) < 0x20) {
-            o += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-            o += c;
-        }
-    }
-    return o;
-}
-
 }  // namespace
 
 std::string to_valid_utf8(std::string_view text) {
@@ -147,7 +134,7 @@ Result<std::string> to_json_pointer(std::string_view path) {
 }
 
 Codec::Codec(FillOptions options) : opt_(std::move(options)) {
-    opt_.source = json_escape(opt_.source);
+    opt_.source = json_escape_string(opt_.source);
 }
 
 Status Codec::check_bytes(std::string_view line) const {

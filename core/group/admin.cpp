@@ -215,16 +215,7 @@ Result<CommitReport> commit_events(log::Log& lg, std::string_view group, cli::Li
             }
             for (std::uint32_t p : parts) {
                 EVT_ASSIGN(auto c, gs.offset(txn, group, state.topic, p));
-                std::uint64_t floor = c ? *c : 0, start = floor;
-                std::vector<std::uint64_t> drop;
-                EVT_TRY(gs.for_each_lease(txn, group, state.topic, p, floor, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
-                    if (off != floor || l.state != Lease::State::done) return false;
-                    drop.push_back(off);
-                    ++floor;
-                    return true;
-                }));
-                for (auto off : drop) EVT_TRY(gs.del_lease(txn, group, state.topic, p, off));
-                if (floor != start) EVT_TRY(gs.put_offset(txn, group, state.topic, p, floor, now));
+                EVT_TRY(gs.advance_floor(txn, group, state.topic, p, c ? *c : 0, now));
             }
             return gs.put_counts(txn, group, state.topic, counts);
         }));

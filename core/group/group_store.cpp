@@ -274,6 +274,21 @@ Status GroupStore::for_each_lease(store::Txn& txn, std::string_view group, std::
     return {};
 }
 
+Status GroupStore::advance_floor(store::WriteTxn& txn, std::string_view group, std::string_view topic,
+                                 std::uint32_t p, std::uint64_t floor, Micros now) {
+    std::uint64_t start = floor;
+    std::vector<std::uint64_t> drop;
+    EVT_TRY(for_each_lease(txn, group, topic, p, floor, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
+        if (off != floor || l.state != Lease::State::done) return false;
+        drop.push_back(off);
+        ++floor;
+        return true;
+    }));
+    for (std::uint64_t off : drop) EVT_TRY(del_lease(txn, group, topic, p, off));
+    if (floor != start) EVT_TRY(put_offset(txn, group, topic, p, floor, now));
+    return {};
+}
+
 Result<QueueCounts> GroupStore::counts(store::Txn& txn, std::string_view group, std::string_view topic) {
     QueueCounts q;
     if (!opened_) return q;

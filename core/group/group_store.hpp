@@ -101,6 +101,11 @@ public:
                           std::uint64_t from,
                           const std::function<Result<bool>(std::uint64_t offset, const Lease&)>& fn);
 
+    // Queue mode: moves the committed offset past the leading done events
+    // (deleting their leases); `floor` is the current committed offset.
+    Status advance_floor(store::WriteTxn& txn, std::string_view group, std::string_view topic, std::uint32_t p,
+                         std::uint64_t floor, Micros now);
+
     Result<QueueCounts> counts(store::Txn& txn, std::string_view group, std::string_view topic);
     Status put_counts(store::WriteTxn& txn, std::string_view group, std::string_view topic, const QueueCounts& c);
 

@@ -29,22 +29,6 @@ struct Taken {
     std::uint32_t deliveries;
 };
 
-// Moves a partition's committed offset past the events that are done.
-Status advance_floor(GroupStore& gs, store::WriteTxn& txn, const ConsumerOptions& o, std::uint32_t p,
-                     std::uint64_t floor, Micros now) {
-    std::uint64_t start = floor;
-    std::vector<std::uint64_t> drop;
-    EVT_TRY(gs.for_each_lease(txn, o.group, o.topic, p, floor, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
-        if (off != floor || l.state != Lease::State::done) return false;
-        drop.push_back(off);
-        ++floor;
-        return true;
-    }));
-    for (std::uint64_t off : drop) EVT_TRY(gs.del_lease(txn, o.group, o.topic, p, off));
-    if (floor != start) EVT_TRY(gs.put_offset(txn, o.group, o.topic, p, floor, now));
-    return {};
-}
-
 }  // namespace
 
 Result<std::size_t> Consumer::deliver_queue(const Handler& h) {
@@ -95,7 +79,7 @@ Result<std::size_t> Consumer::deliver_queue(const Handler& h) {
                                      Lease{now + o_.visibility, deliveries, Lease::State::leased, me_.id}));
                 taken.push_back(Taken{p, off, deliveries});
             }
-            EVT_TRY(advance_floor(gs, txn, o_, p, floor, now));
+            EVT_TRY(gs.advance_floor(txn, o_.group, o_.topic, p, floor, now));
         }
         next_partition_ = (next_partition_ + 1) % std::max<std::uint32_t>(topic_.partitions, 1);
         EVT_TRY(gs.put_counts(txn, o_.group, o_.topic, counts));
@@ -148,7 +132,7 @@ Result<std::size_t> Consumer::deliver_queue(const Handler& h) {
         }
         for (auto& [p, _] : touched) {
             EVT_ASSIGN(auto committed, gs.offset(txn, o_.group, o_.topic, p));
-            EVT_TRY(advance_floor(gs, txn, o_, p, committed ? *committed : 0, acked_at));
+            EVT_TRY(gs.advance_floor(txn, o_.group, o_.topic, p, committed ? *committed : 0, acked_at));
         }
         return gs.put_counts(txn, o_.group, o_.topic, counts);
     }));

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <nlohmann/json.hpp>
+#include <iterator>
 
 #include "core/lint/document.hpp"
 #include "core/lint/rules.hpp"
@@ -13,8 +13,6 @@
 namespace evt::lint {
 
 namespace {
-
-using nlohmann::json;
 
 bool shown(const Report& r, const Finding& f) { return !r.quiet || f.severity >= r.fail; }
 
@@ -48,22 +46,58 @@ void write_text(std::ostream& out, const Report& r) {
 
 int spectral_severity(Severity s) { return s == Severity::error ? 0 : s == Severity::warn ? 1 : 2; }
 
+// JSON is written straight into a string (no DOM): a run can have tens of
+// thousands of findings.
+void json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+            else out += c;
+        }
+    }
+    out += '"';
+}
+
 void write_json(std::ostream& out, const Report& r) {
-    json arr = json::array();
+    std::string buf = "[";
+    std::map<std::string, std::string> sources;
+    bool first = true;
     for (const auto& f : r.findings) {
         if (!shown(r, f)) continue;
-        std::error_code ec;
-        std::string source = f.file == "<stdin>" ? f.file : std::filesystem::absolute(f.file, ec).lexically_normal().string();
-        arr.push_back({{"code", f.rule},
-                       {"path", pointer_segments(f.pointer)},
-                       {"message", f.message},
-                       {"severity", spectral_severity(f.severity)},
-                       {"range",
-                        {{"start", {{"line", f.pos.line - 1}, {"character", f.pos.column - 1}}},
-                         {"end", {{"line", f.pos.end_line - 1}, {"character", f.pos.end_column - 1}}}}},
-                       {"source", source}});
+        auto [it, fresh] = sources.try_emplace(f.file);
+        if (fresh) {
+            std::error_code ec;
+            it->second = f.file == "<stdin>" ? f.file : std::filesystem::absolute(f.file, ec).lexically_normal().string();
+        }
+        buf += first ? "\n  {\"code\": " : ",\n  {\"code\": ";
+        first = false;
+        json_string(buf, f.rule);
+        buf += ", \"path\": [";
+        bool first_seg = true;
+        for (const auto& seg : pointer_segments(f.pointer)) {
+            if (!first_seg) buf += ", ";
+            first_seg = false;
+            json_string(buf, seg);
+        }
+        buf += "], \"message\": ";
+        json_string(buf, f.message);
+        fmt::format_to(std::back_inserter(buf),
+                       ", \"severity\": {}, \"range\": {{\"start\": {{\"line\": {}, \"character\": {}}}, "
+                       "\"end\": {{\"line\": {}, \"character\": {}}}}}, \"source\": ",
+                       spectral_severity(f.severity), f.pos.line - 1, f.pos.column - 1, f.pos.end_line - 1,
+                       f.pos.end_column - 1);
+        json_string(buf, it->second);
+        buf += "}";
     }
-    out << arr.dump(2) << "\n";
+    buf += first ? "]\n" : "\n]\n";
+    out << buf;
 }
 
 std::string_view sarif_level(Severity s) { return s == Severity::error ? "error" : s == Severity::warn ? "warning" : "note"; }
@@ -82,32 +116,41 @@ std::string uri_of(const std::string& file) {
 }
 
 void write_sarif(std::ostream& out, const Report& r) {
-    json rules = json::array();
-    std::map<std::string, std::size_t> index;
-    for (const auto& info : all_rules()) {
-        index[std::string(info.id)] = rules.size();
+    std::string buf = "{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"version\": \"2.1.0\",\n"
+                      "  \"runs\": [{\n    \"tool\": {\"driver\": {\"name\": \"evt-lint\", \"version\": ";
+    json_string(buf, r.version);
+    buf += ", \"rules\": [";
+    std::map<std::string_view, std::size_t> index;
+    const auto& rules = all_rules();
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        const auto& info = rules[i];
+        index[info.id] = i;
         Severity def = info.severity == Severity::off ? Severity::warn : info.severity;
-        rules.push_back({{"id", info.id},
-                         {"shortDescription", {{"text", info.description}}},
-                         {"defaultConfiguration", {{"level", sarif_level(def)}, {"enabled", info.severity != Severity::off}}}});
+        buf += i ? ",\n      {\"id\": " : "\n      {\"id\": ";
+        json_string(buf, info.id);
+        buf += ", \"shortDescription\": {\"text\": ";
+        json_string(buf, info.description);
+        fmt::format_to(std::back_inserter(buf), "}}, \"defaultConfiguration\": {{\"level\": \"{}\", \"enabled\": {}}}}}",
+                       sarif_level(def), info.severity != Severity::off);
     }
-    json results = json::array();
+    buf += "]}},\n    \"results\": [";
+    bool first = true;
     for (const auto& f : r.findings) {
         if (!shown(r, f)) continue;
-        json region = {{"startLine", f.pos.line}, {"startColumn", f.pos.column}, {"endLine", f.pos.end_line},
-                       {"endColumn", std::max(f.pos.end_column, f.pos.column + 1)}};
-        results.push_back({{"ruleId", f.rule},
-                           {"ruleIndex", index[f.rule]},
-                           {"level", sarif_level(f.severity)},
-                           {"message", {{"text", f.message}}},
-                           {"locations", json::array({{{"physicalLocation",
-                                                        {{"artifactLocation", {{"uri", uri_of(f.file)}}}, {"region", region}}}}})}});
+        buf += first ? "\n      {\"ruleId\": " : ",\n      {\"ruleId\": ";
+        first = false;
+        json_string(buf, f.rule);
+        fmt::format_to(std::back_inserter(buf), ", \"ruleIndex\": {}, \"level\": \"{}\", \"message\": {{\"text\": ",
+                       index[f.rule], sarif_level(f.severity));
+        json_string(buf, f.message);
+        buf += "}, \"locations\": [{\"physicalLocation\": {\"artifactLocation\": {\"uri\": ";
+        json_string(buf, uri_of(f.file));
+        fmt::format_to(std::back_inserter(buf),
+                       "}}, \"region\": {{\"startLine\": {}, \"startColumn\": {}, \"endLine\": {}, \"endColumn\": {}}}}}}}]}}",
+                       f.pos.line, f.pos.column, f.pos.end_line, std::max(f.pos.end_column, f.pos.column + 1));
     }
-    json doc = {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-                {"version", "2.1.0"},
-                {"runs", json::array({{{"tool", {{"driver", {{"name", "evt-lint"}, {"version", r.version}, {"rules", rules}}}}},
-                                       {"results", results}}})}};
-    out << doc.dump(2) << "\n";
+    buf += first ? "]\n  }]\n}\n" : "\n    ]\n  }]\n}\n";
+    out << buf;
 }
 
 void write_github(std::ostream& out, const Report& r) {
