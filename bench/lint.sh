@@ -4,6 +4,7 @@
 # (hyperfine) and peak RSS (/usr/bin/time -f %M). With SPECTRAL=path/to/spectral
 # the same documents are linted by Spectral with `extends: ["spectral:asyncapi"]`.
 #
+# Both tools write every finding as JSON (Spectral: -f json -o FILE).
 # usage: bench/lint.sh [BUILD_DIR]      (default: build-lint, then build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,9 +25,9 @@ for n in 1000 10000; do
   python3 "$gen" "$n" 3.0.0 > "$doc"
   size=$(du -h "$doc" | cut -f1)
   runs=20; [[ $n -ge 10000 ]] && runs=10
-  hyperfine -N --warmup 2 --runs "$runs" -i --export-json "$work/h.json" "$lint -q --no-config $doc" >/dev/null 2>&1
+  hyperfine -N --warmup 2 --runs "$runs" -i --export-json "$work/h.json" "$lint --no-config -f json $doc" >/dev/null 2>&1
   wall=$(python3 -c "import json;r=json.load(open('$work/h.json'))['results'][0];print(f\"{r['mean']*1000:.1f} ms ± {r['stddev']*1000:.1f} ({len(r['times'])})\")")
-  rss=$({ /usr/bin/time -f %M "$lint" -q --no-config "$doc" >/dev/null || true; } 2>&1 | tail -1)
+  rss=$({ /usr/bin/time -f %M "$lint" --no-config -f json "$doc" >/dev/null || true; } 2>&1 | tail -1)
   printf '| evt-lint | %s messages, 3.0 | %s | %s | %s MB |\n' "$n" "$size" "$wall" "$(( rss / 1024 ))"
   if [[ -n ${SPECTRAL:-} && $n -le ${SPECTRAL_MAX:-1000} ]]; then
     printf 'extends: ["spectral:asyncapi"]\n' > "$work/.spectral.yaml"

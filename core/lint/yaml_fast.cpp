@@ -350,8 +350,11 @@ private:
         while (true) {
             char c = at();
             if (c == ' ' || c == '\r' || c == '\t') ++p_;
-            else if (c == '\n') newline();
-            else if (c == '#' && p_ > 0 && (s_[p_ - 1] == ' ' || s_[p_ - 1] == '\n')) skip_to_eol();
+            else if (c == '\n') {
+                newline();
+                // "---" or "..." at the start of a line ends the document, even inside [...] or {...}.
+                if ((s_.substr(p_, 3) == "---" || s_.substr(p_, 3) == "...")) fail_ = true;
+            } else if (c == '#' && p_ > 0 && (s_[p_ - 1] == ' ' || s_[p_ - 1] == '\n')) skip_to_eol();
             else return;
         }
     }
@@ -398,6 +401,7 @@ private:
         std::vector<std::uint32_t> kids;
         while (true) {
             skip_flow_space();
+            if (fail_) return kFail;
             if (at() == close_ch) { ++p_; break; }
             std::size_t item_start = p_;
             std::uint32_t item = flow_item();
@@ -405,15 +409,18 @@ private:
             if (item == kFail) return kFail;
             std::uint32_t key_line = line_;
             skip_flow_space();
+            if (fail_) return kFail;
             if (open == '{') {
                 if (at() != ':' || line_ != key_line) return kFail;  // an implicit key and its ':' share a line
                 ++p_;
                 kids.push_back(item);
                 skip_flow_space();
+                if (fail_) return kFail;
                 std::uint32_t v = (at() == ',' || at() == '}') ? scalar(line_, col(), {}, true) : flow_item();
                 if (v == kFail) return kFail;
                 kids.push_back(v);
                 skip_flow_space();
+                if (fail_) return kFail;
             } else {
                 if (at() == ':') return kFail;  // single-pair mappings in sequences: leave to yaml-cpp
                 kids.push_back(item);
