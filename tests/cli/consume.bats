@@ -115,6 +115,14 @@ teardown() { group_teardown; }
   assert_eq "$("$GROUP" describe rr --format json | jq -r .strategy)" roundrobin
 }
 
+@test "a member owning several partitions serves each of them round by round: a busy partition does not starve the others" {
+  # 3 rounds of 5 events: with the backlog of partition 0 (11 events) ahead,
+  # every partition must still get a turn (Kafka rotates the partitions it fetches)
+  run --separate-stderr "$CONSUME" -t orders -g g --batch 5 -n 15
+  [ "$status" -eq 0 ]
+  assert_eq "$(printf '%s\n' "${lines[@]}" | jq -r .evtpartition | sort -u | tr '\n' ' ')" "0 1 2 "
+}
+
 @test "--commit none prints but commits nothing: the next run gets the same events" {
   "$CONSUME" -t orders -g g --commit none > first
   "$CONSUME" -t orders -g g --commit none > second
