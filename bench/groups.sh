@@ -64,6 +64,27 @@ for r in $(seq 1 "${RUNS}"); do
 done
 median_rate=$(printf '%s\n' "${rates[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 say "t  one member, --commit auto, $N events (3 partitions) | wc -l: median $median_rate events/s over ${RUNS} runs (${rates[*]}); target >= 2000000"
+# references, to tell where the time goes: the same member committing nothing (no write
+# transactions), and evt-replay of the same topic
+ref() {  # ref LABEL CMD...: median events/s and CPU seconds of CMD | wc -l over RUNS runs
+    local label=$1 r out=() cpu=()
+    shift
+    for r in $(seq 1 "${RUNS}"); do
+        local s e c
+        s=$(date +%s%N)
+        c=$( { /usr/bin/time -f '%U %S' "$@" 2>&1 >&3 | tail -1 | awk '{ print $1 + $2 }'; } 3> >(wc -l > "$W/ref.n"))
+        e=$(date +%s%N)
+        sleep 0.1
+        [ "$(cat "$W/ref.n")" -eq "$N" ] || { echo "bench/groups.sh: error: $label printed $(cat "$W/ref.n") of $N" >&2; exit 70; }
+        out+=("$(awk -v n="$N" -v a="$s" -v b="$e" 'BEGIN { printf "%.0f", n / ((b - a) / 1e9) }')")
+        cpu+=("$c")
+    done
+    say "$label: median $(printf '%s\n' "${out[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }') events/s (${out[*]}); CPU s per run: ${cpu[*]}"
+}
+ref "t' same, --commit none (no commits)" bash -c 'evt-consume -t orders -g none$RANDOM --commit none'
+ref "t'' evt-replay -t orders (the log core alone)" evt-replay -t orders
+cpu_auto=$( { /usr/bin/time -f '%U %S %e' evt-consume -t orders -g cpu --commit auto > /dev/null; } 2>&1 | tail -1)
+say "t  CPU of one --commit auto run (user sys wall s): $cpu_auto; the rest of the wall time is waiting for the per-round commit's fsync"
 rm -f "$W/events.ndjson"
 
 # ---- l: --follow latency ---------------------------------------------------------
