@@ -67,10 +67,26 @@ Result<std::string> read_file_text(const std::string& file) {
     return text;
 }
 
+namespace {
+
+// An NDJSON stream of CloudEvents: the first line is one JSON object with a
+// "specversion" attribute.
+bool looks_like_cloudevents(std::string_view text) {
+    std::size_t start = text.find_first_not_of(" \t\r\n");
+    if (start == std::string_view::npos || text[start] != '{') return false;
+    std::size_t nl = text.find('\n', start);
+    std::string_view first = text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    while (!first.empty() && (first.back() == ' ' || first.back() == '\r')) first.remove_suffix(1);
+    return !first.empty() && first.back() == '}' && first.find("\"specversion\"") != std::string_view::npos &&
+           first.find("\"asyncapi\"") == std::string_view::npos;
+}
+
+}  // namespace
+
 Catalog read_catalog(const std::string& file, const std::string& text, const ReadOptions& opts) {
     Catalog out;
     out.file = file == "-" ? "<stdin>" : file;
-    if (opts.events) {
+    if (opts.events || looks_like_cloudevents(text)) {
         out.format = Format::events;
         read_events(text, out);
         return out;

@@ -6,7 +6,9 @@
 // CloudEvents read with `events` set — it becomes a Catalog: messages with a
 // name, where the name is written, who produces and consumes them, a version,
 // whether they are documented, and the payload's fields. The format is
-// detected from the document's first keys (`asyncapi:`, `catalog:`).
+// detected from the document's first keys (`asyncapi:`, `catalog:`); a file
+// whose first line is a JSON object with "specversion" is read as NDJSON
+// CloudEvents even without `events`.
 //
 // Errors: load_catalog() returns ErrorKind::not_found for a missing file and
 // ErrorKind::io for an unreadable one. Everything wrong *inside* a file is

@@ -38,7 +38,7 @@ Result<LintRun> run_lint(const LintOptions& opts) {
         EVT_ASSIGN(Catalog cat, load_catalog(f, ro));
         run.unreadable = run.unreadable || cat.unreadable;
         run.report.events += cat.events_total;
-        if (opts.events) run.report.types += cat.messages.size();
+        if (cat.format == Format::events) run.report.types += cat.messages.size();
         auto found = check_catalog(cat, cfg);
         run.report.findings.insert(run.report.findings.end(), std::make_move_iterator(found.begin()),
                                    std::make_move_iterator(found.end()));

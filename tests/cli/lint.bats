@@ -221,3 +221,12 @@ assert suites[1].findall("testcase") == []
   [ "$status" -eq 0 ]
   diff <(printf '%s\n' "$output") "$EVT_SRC/examples/lint/expected.txt"
 }
+
+@test "NDJSON CloudEvents are recognised without --events" {
+  printf '%s\n' '{"specversion":"1.0","type":"SendInvoice","id":"1","source":"/x"}' \
+                '{"specversion":"1.0","type":"com.acme.billing.invoice.sent.v1","id":"2","source":"/x"}' > "$TMP/stream.ndjson"
+  run bash -c "'$LINT' --no-config < '$TMP/stream.ndjson'"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"<stdin>:1:"*"'SendInvoice' starts with the command verb 'Send'"*"(1 event) [naming/no-imperative]"* ]]
+  [ "${lines[-1]}" = "2 problems (1 error, 1 warning, 0 infos) in 1 file, 2 event types in 2 events" ]
+}
