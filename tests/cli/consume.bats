@@ -188,19 +188,18 @@ EOF
 }
 
 @test "queue mode --visibility: events leased and not acked come back after the visibility with evtdelivery 2" {
-  # member 1 keeps its leases (--commit none) and stays alive
-  start_member first -t orders -g q --mode queue --commit none --visibility 1s --follow
-  wait_until 10 lines_at_least first 30
-  assert_eq "$(jq -r .evtdelivery first | sort -u)" 1
+  # member 1 leases all 30 for 1 s and then sits in its handler: alive, holding the leases
+  start_member first -t orders -g q --mode queue --visibility 1s --batch 30 --follow --shell --exec 'cat >> held; sleep 4'
+  wait_until 10 lines_at_least held 1
   assert_eq "$("$GROUP" describe q --format json | jq '[.partitions[].in_flight] | add')" 30
   start=$(date +%s%N)
-  "$CONSUME" -t orders -g q --mode queue --visibility 1s > second
+  "$CONSUME" -t orders -g q --mode queue --visibility 10s > second
   took=$(( ($(date +%s%N) - start) / 1000000 ))
   assert_eq "$(jq -r .evtdelivery second | sort -u)" 2
   assert_eq "$(jq -r .id second | sort | md5sum)" "$(jq -r .id in.ndjson | sort | md5sum)"
   [ "$took" -ge 300 ] || { echo "redelivered after ${took} ms, before the visibility ran out" >&2; return 1; }
   assert_eq "$("$GROUP" describe q --format json | jq -c .queue)" '{"acked":30,"dead_lettered":0,"redelivered":30}'
-  assert_eq "$(wc -l < first)" 30  # member 1 got nothing more: the events were done
+  assert_eq "$(wc -l < held)" 1  # member 1 got no further
 }
 
 @test "queue mode --commit none: what a member printed stays leased after it exits, until --visibility runs out" {

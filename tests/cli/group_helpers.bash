@@ -12,10 +12,17 @@ group_setup() {
   MEMBERS=()
 }
 
-# Stops (SIGTERM, then SIGKILL) and reaps every member started with start_member.
+# kill_children PID: SIGKILL the children of PID (an --exec handler still running).
+kill_children() {
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill -KILL "$c" 2>/dev/null || true; done
+}
+
+# Stops (SIGTERM, then SIGKILL) and reaps every member started with start_member,
+# and the --exec handlers they were running.
 group_teardown() {
   local pid
-  for pid in "${MEMBERS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${MEMBERS[@]}"; do kill_children "$pid"; kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${MEMBERS[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
@@ -48,7 +55,11 @@ stop_member() {
 # kill9_member PID: SIGKILL and reap it (an unreaped child is a zombie, alive
 # for the group until the session timeout).
 kill9_member() {
+  local handlers
+  handlers=$(ps -o pid= --ppid "$1" 2>/dev/null || true)
   kill -KILL "$1"
+  # shellcheck disable=SC2086
+  [ -z "$handlers" ] || kill -KILL $handlers 2>/dev/null || true
   wait "$1" 2>/dev/null || true
   local keep=() pid
   for pid in "${MEMBERS[@]}"; do [ "$pid" = "$1" ] || keep+=("$pid"); done
