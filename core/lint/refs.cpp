@@ -9,6 +9,7 @@ namespace evt::lint {
 namespace fs = std::filesystem;
 
 const std::string& RefResolver::file_of(const Document* doc) const {
+    if (doc == &main_) return file_;
     auto it = names_.find(doc);
     return it == names_.end() ? file_ : it->second;
 }
