@@ -217,6 +217,16 @@ EOF
   assert_eq "$("$GROUP" describe q --format json | jq -c .queue)" '{"acked":30,"dead_lettered":0,"redelivered":0}'
 }
 
+@test "queue mode: an idle --follow member waits for new events instead of polling with write transactions" {
+  "$CONSUME" -t orders -g q --mode queue > /dev/null
+  # 2 s with nothing to do: a waiting member uses almost no CPU (a log-mode member: ~0.01 s)
+  run --separate-stderr /usr/bin/time -f '%U %S' timeout -s INT 2 "$CONSUME" -t orders -g q --mode queue --follow
+  [ -z "$output" ]
+  cpu=$(tail -1 <<<"$stderr" | awk '{ print $1 + $2 }')
+  echo "# idle queue member: ${cpu} s CPU in 2 s" >&3
+  awk -v c="$cpu" 'BEGIN { exit !(c < 0.2) }' || { echo "an idle queue member used ${cpu} s of CPU in 2 s" >&2; return 1; }
+}
+
 @test "queue mode --max-deliveries and --dlq: an event failing every time is dead-lettered with where it came from and why" {
   run --separate-stderr "$CONSUME" -t orders -g q --mode queue --max-deliveries 2 --dlq dead --exec false
   [ "$status" -eq 0 ]
