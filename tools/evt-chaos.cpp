@@ -1,5 +1,6 @@
 // evt-chaos: duplicate, reorder, drop and delay the lines of a stream, reproducibly.
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -72,7 +73,11 @@ evt::Result<int> run(const Options& o) {
     cli::LineReader in(o.files, std::size_t{1} << 30);
     cli::Line line;
     for (;;) {
-        EVT_ASSIGN(auto n, in.next(line));
+        EVT_ASSIGN(auto n, in.next(line, false));
+        if (n == cli::LineReader::Next::would_block) {  // pass on what is due before waiting
+            EVT_TRY(out.flush());
+            EVT_ASSIGN(n, in.next(line, true));
+        }
         if (n == cli::LineReader::Next::eof) break;
         c.push(line.text);
         EVT_TRY(write_error);
@@ -92,6 +97,25 @@ evt::Result<int> run(const Options& o) {
 
 }  // namespace
 
+// Probabilities: numbers in [0, 1] (NaN refused).
+const CLI::Validator Probability(
+    [](std::string& s) -> std::string {
+        char* end = nullptr;
+        double d = std::strtod(s.c_str(), &end);
+        if (s.empty() || *end || !(d >= 0.0 && d <= 1.0)) return "'" + s + "' is not a probability between 0 and 1";
+        return {};
+    },
+    "P", "Probability");
+// Unsigned numbers written as digits only ("-1" is not 2^64-1).
+const CLI::Validator Digits(
+    [](std::string& s) -> std::string {
+        if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos ||
+            (s.size() == 20 && s > "18446744073709551615"))
+            return "'" + s + "' is not a number from 0 to 18446744073709551615";
+        return {};
+    },
+    "N", "Digits");
+
 int main(int argc, char** argv) {
     evt::tool::Spec spec{"evt-chaos", "Duplicate, reorder, drop and delay the lines of a stream, reproducibly.",
                          {"evt-chaos [--dup P] [--reorder P --window K] [--drop P] [--delay DUR] [--seed S] [OPTIONS] [FILE...]"}};
@@ -99,15 +123,16 @@ int main(int argc, char** argv) {
         auto o = std::make_shared<Options>();
         auto& c = o->chaos;
         app.add_option("FILE", o->files, "input files ('-' is stdin; default stdin)");
-        app.add_option("--dup", c.dup_p, "probability that a line is delivered twice")->check(CLI::Range(0.0, 1.0));
-        app.add_option("--dup-delay", c.dup_delay, "the copy comes K lines after the original (default 0: right after)");
-        app.add_option("--reorder", c.reorder_p, "probability that a line is held back")->check(CLI::Range(0.0, 1.0));
+        app.add_option("--dup", c.dup_p, "probability that a line is delivered twice")->check(Probability);
+        app.add_option("--dup-delay", c.dup_delay, "the copy comes K lines after the original (default 0: right after)")
+            ->check(Digits);
+        app.add_option("--reorder", c.reorder_p, "probability that a line is held back")->check(Probability);
         app.add_option("--window", c.window, "a held-back line comes 1..K lines later (default 1)")
             ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
-        app.add_option("--drop", c.drop_p, "probability that a line is lost")->check(CLI::Range(0.0, 1.0));
+        app.add_option("--drop", c.drop_p, "probability that a line is lost")->check(Probability);
         app.add_option("--delay", o->delay, "wait DUR before each output line")->check(evt::tool::Duration);
         app.add_option("--jitter", o->jitter, "vary each delay by up to +-DUR")->check(evt::tool::Duration);
-        app.add_option("--seed", c.seed, "the random seed: the same seed gives the same output (default 0)");
+        app.add_option("--seed", c.seed, "the random seed: the same seed gives the same output (default 0)")->check(Digits);
         app.add_flag("--report", o->report, "describe every action as NDJSON on stderr, then a summary");
         app.add_option("--report-file", o->report_file, "write the report to FILE instead of stderr");
         return [o] { return run(*o); };

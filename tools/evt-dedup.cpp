@@ -35,14 +35,12 @@ evt::Result<int> run(const Options& o) {
     }
     cli::LineReader in(o.files, std::size_t{64} << 20);
     cli::Output out;
-    auto st = dedup::run(d, in, out, lg.get(), [](const std::string& m) { tool::warn(m); });
-    if (o.stats) {
-        // Stats are reported even when the run stopped early, for what it did.
-        if (st.ok())
-            tool::note(fmt::format("stats: {} lines, {} unique, {} duplicates, {} without a key, {} written",
-                                   st->lines, st->unique, st->duplicates, st->missing, st->emitted));
-    }
-    if (!st.ok()) return std::move(st).error();
+    dedup::Stats st;
+    Status s = dedup::run(d, in, out, lg.get(), [](const std::string& m) { tool::warn(m); }, st);
+    if (o.stats)  // also when the run stopped early: what it did
+        tool::note(fmt::format("stats: {} lines, {} unique, {} duplicates, {} without a key, {} written", st.lines,
+                               st.unique, st.duplicates, st.missing, st.emitted));
+    if (!s.ok()) return s.error();
     return 0;
 }
 

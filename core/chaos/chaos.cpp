@@ -2,6 +2,10 @@
 
 namespace evt::chaos {
 
+namespace {
+constexpr std::uint64_t kLast = ~0ull;  // the slot after everything
+}
+
 Chaos::Chaos(Options o, Emit emit, Report report)
     : o_(o), emit_(std::move(emit)), report_(std::move(report)), state_(o.seed) {
     if (o_.window == 0) o_.window = 1;
@@ -23,7 +27,7 @@ void Chaos::schedule(std::uint64_t release, std::string_view line) {
 // Slots order the output: line i on time is slot 2i; a line held back to
 // after line j, or a copy due after line j, is slot 2j+1 (after line j).
 void Chaos::release_up_to(std::uint64_t n) {
-    std::uint64_t last = n == ~0ull ? ~0ull : 2 * n + 1;
+    std::uint64_t last = n == ~0ull ? kLast : 2 * n + 1;
     while (!held_.empty() && held_.top().release <= last) {
         emit_(held_.top().line);
         ++counts_.out;
@@ -43,7 +47,7 @@ void Chaos::push(std::string_view line) {
     std::uint64_t release = 2 * i;
     if (u_reorder < o_.reorder_p) {
         std::uint64_t by = 1 + static_cast<std::uint64_t>(u_hold * static_cast<double>(o_.window));
-        release = 2 * (i + by) + 1;
+        release = 2 * std::min(i + by, kLast / 2 - 1) + 1;
         ++counts_.reordered;
         if (report_) report_(Action{Action::Kind::reorder, i, by});
     }
@@ -55,7 +59,11 @@ void Chaos::push(std::string_view line) {
     schedule(release, line);
     if (u_dup < o_.dup_p) {
         ++counts_.duplicated;
-        std::uint64_t copy = o_.dup_delay == 0 ? release : 2 * (release / 2 + o_.dup_delay) + 1;
+        // saturating: a copy due after the end of the input comes at the end
+        constexpr std::uint64_t kMaxLine = kLast / 2 - 1;
+        std::uint64_t base = release / 2;
+        std::uint64_t after = o_.dup_delay >= kMaxLine - base ? kMaxLine : base + o_.dup_delay;
+        std::uint64_t copy = o_.dup_delay == 0 ? release : 2 * after + 1;
         schedule(copy, line);
         if (report_) report_(Action{Action::Kind::dup, i, o_.dup_delay});
     }

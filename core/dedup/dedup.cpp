@@ -37,15 +37,18 @@ struct MissingPolicy {
     }
 };
 
-Result<Stats> run_memory(const Options& o, cli::LineReader& in, cli::Output& out,
-                         const std::function<void(const std::string&)>& warn) {
-    Stats st;
+Status run_memory(const Options& o, cli::LineReader& in, cli::Output& out,
+                  const std::function<void(const std::string&)>& warn, Stats& st) {
     EVT_ASSIGN(KeyExtractor keys, KeyExtractor::make(o.paths));
     MissingPolicy missing{o, st, warn};
     SeenSet seen(o.window);
     cli::Line line;
     for (;;) {
-        EVT_ASSIGN(auto n, in.next(line));
+        EVT_ASSIGN(auto n, in.next(line, false));
+        if (n == cli::LineReader::Next::would_block) {  // pass on what we have before waiting
+            EVT_TRY(out.flush());
+            EVT_ASSIGN(n, in.next(line, true));
+        }
         if (n == cli::LineReader::Next::eof) break;
         ++st.lines;
         if (line.oversize) return make_error(ErrorKind::invalid, "{}: line of {} bytes is too long", where(line), line.size);
@@ -68,17 +71,17 @@ Result<Stats> run_memory(const Options& o, cli::LineReader& in, cli::Output& out
             EVT_TRY(out.maybe_flush());
         }
     }
-    EVT_TRY(out.flush());
-    return st;
+    return out.flush();
 }
 
 // The store modes: batches of lines, keys checked and recorded per batch.
 class StoreRun {
 public:
-    StoreRun(const Options& o, cli::Output& out, log::Log& lg, const std::function<void(const std::string&)>& warn)
-        : o_(o), out_(out), log_(lg), missing_(MissingPolicy{o, st_, warn}) {}
+    StoreRun(const Options& o, cli::Output& out, log::Log& lg, const std::function<void(const std::string&)>& warn,
+             Stats& st)
+        : o_(o), out_(out), log_(lg), st_(st), missing_(MissingPolicy{o, st_, warn}) {}
 
-    Result<Stats> run(cli::LineReader& in) {
+    Status run(cli::LineReader& in) {
         EVT_TRY(check_store_name(o_.store));
         EVT_ASSIGN(keys_, KeyExtractor::make(o_.paths));
         if (!o_.to_topic.empty()) {
@@ -106,7 +109,7 @@ public:
         }
         EVT_TRY(flush());
         if (stop) return *stop;
-        return st_;
+        return {};
     }
 
 private:
@@ -121,8 +124,14 @@ private:
         std::string_view key;
         auto found = keys_.extract(line.text, key);
         if (!found.ok()) return make_error(ErrorKind::invalid, "{}: {}", where(line), found.error().message);
-        Pending p{text_.size(), line.text.size(), 0, 0, *found};
-        text_.append(line.text);
+        std::string_view text = line.text;
+        if (appender_) {  // the event must be one evt-append takes: say which line is not
+            auto e = codec_.prepare(line.text);
+            if (!e.ok()) return make_error(ErrorKind::invalid, "{}: {}", where(line), e.error().message);
+            text = e->json;
+        }
+        Pending p{text_.size(), text.size(), 0, 0, *found};
+        text_.append(text);
         if (*found) {
             p.key_off = text_.size();
             p.key_len = key.size();
@@ -151,33 +160,50 @@ private:
         }
         Micros now = o_.clock();
         std::vector<bool> seen_keyed, emit(lines_.size(), true);
-        bool output_written = false;
-        Status s = log_.write([&](store::WriteTxn& txn) -> Status {
-            EVT_ASSIGN(MDB_dbi dbi, txn.dbi(store_db(o_.store), true, MDB_INTEGERKEY));
-            EVT_TRY(check_and_record(txn, dbi, refs, now, o_.window, seen_keyed));
+        auto decide = [&] {
             for (std::size_t j = 0; j < keyed.size(); ++j) emit[keyed[j]] = seen_keyed[j] == o_.only_dups;
-            if (appender_) {
+        };
+        if (appender_) {  // keys and events in one transaction: exactly once
+            EVT_TRY(log_.write([&](store::WriteTxn& txn) -> Status {
+                EVT_ASSIGN(MDB_dbi dbi, txn.dbi(store_db(o_.store), true, MDB_INTEGERKEY));
+                EVT_TRY(check_and_record(txn, dbi, refs, now, o_.window, seen_keyed));
+                decide();
                 batch_->clear();
                 for (std::size_t i = 0; i < lines_.size(); ++i) {
                     if (!emit[i]) continue;
                     auto e = codec_.prepare(at(lines_[i].off, lines_[i].len));
-                    if (!e.ok()) return make_error(ErrorKind::invalid, "--to-topic needs CloudEvents: {}", e.error().message);
+                    if (!e.ok()) return e.error();  // cannot happen: take() prepared it already
                     EVT_TRY(batch_->add(*e));
                 }
                 return appender_->write(txn, *batch_, now);
-            }
-            if (!output_written) {  // once, even if the transaction is retried
-                for (std::size_t i = 0; i < lines_.size(); ++i) {
-                    if (!emit[i]) continue;
-                    out_.write(at(lines_[i].off, lines_[i].len));
-                    out_.write("\n");
+            }));
+        } else {  // look up, write the output, then record: at least once
+            {
+                EVT_ASSIGN(auto txn, log_.env().read());
+                auto dbi = txn.dbi(store_db(o_.store), false, MDB_INTEGERKEY);
+                if (dbi.ok()) {
+                    EVT_TRY(check(txn, *dbi, refs, now, o_.window, seen_keyed));
+                } else if (dbi.error().kind == ErrorKind::not_found) {
+                    seen_keyed.assign(refs.size(), false);
+                    for (std::size_t a = 0; a < refs.size(); ++a)  // repeats within the batch
+                        for (std::size_t b = 0; b < a && !seen_keyed[a]; ++b)
+                            if (refs[b].hash == refs[a].hash && refs[b].key == refs[a].key) seen_keyed[a] = true;
+                } else {
+                    return dbi.error();
                 }
-                EVT_TRY(out_.flush());
-                output_written = true;
             }
-            return {};
-        });
-        if (!s.ok()) return s;
+            decide();
+            for (std::size_t i = 0; i < lines_.size(); ++i) {
+                if (!emit[i]) continue;
+                out_.write(at(lines_[i].off, lines_[i].len));
+                out_.write("\n");
+            }
+            EVT_TRY(out_.flush());
+            EVT_TRY(log_.write([&](store::WriteTxn& txn) -> Status {
+                EVT_ASSIGN(MDB_dbi dbi, txn.dbi(store_db(o_.store), true, MDB_INTEGERKEY));
+                return record(txn, dbi, refs, seen_keyed, now, o_.window);
+            }));
+        }
         if (appender_) appender_->committed(*batch_);
         for (std::size_t j = 0; j < keyed.size(); ++j) (seen_keyed[j] ? st_.duplicates : st_.unique)++;
         for (bool e : emit) st_.emitted += e;
@@ -189,11 +215,12 @@ private:
     const Options& o_;
     cli::Output& out_;
     log::Log& log_;
-    Stats st_;
+    Stats& st_;
     MissingPolicy missing_;
     KeyExtractor keys_;
     std::vector<Pending> lines_;
     std::string text_;
+    std::string key_copy_;
     std::unique_ptr<log::Appender> appender_;
     std::unique_ptr<log::Batch> batch_;
     event::Codec codec_{event::FillOptions{}};
@@ -201,14 +228,14 @@ private:
 
 }  // namespace
 
-Result<Stats> run(const Options& o, cli::LineReader& in, cli::Output& out, log::Log* log,
-                  const std::function<void(const std::string&)>& warn) {
+Status run(const Options& o, cli::LineReader& in, cli::Output& out, log::Log* log,
+           const std::function<void(const std::string&)>& warn, Stats& stats) {
     if (o.store.empty()) {
         if (!o.to_topic.empty()) return Error{ErrorKind::usage, "--to-topic needs --store"};
-        return run_memory(o, in, out, warn);
+        return run_memory(o, in, out, warn, stats);
     }
     if (!log) return Error{ErrorKind::internal, "the store mode needs a log"};
-    StoreRun r(o, out, *log, warn);
+    StoreRun r(o, out, *log, warn, stats);
     return r.run(in);
 }
 

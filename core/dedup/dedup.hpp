@@ -2,11 +2,13 @@
 //
 // Three ways to remember keys:
 //   memory     a SeenSet in this process (lost when it exits);
-//   store      the persistent store `d:NAME` in the log; lines go to the
-//              output, which is written and flushed BEFORE the batch's keys
-//              are committed: a crash in between re-emits those lines on the
-//              next run (at least once; an idempotent downstream such as
-//              `evt-append --idempotent` or a projection absorbs them);
+//   store      the persistent store `d:NAME` in the log; a batch's keys are
+//              looked up (read transaction), its lines written and flushed,
+//              and only then its keys recorded: a crash in between re-emits
+//              those lines on the next run (at least once; an idempotent
+//              downstream such as `evt-append --idempotent` absorbs them).
+//              The writer lock is never held while writing output, so the
+//              downstream may append to the same log;
 //   to_topic   the store, and the unique events appended to a topic in the
 //              SAME transaction as their keys: a crash at any instant leaves
 //              both or neither, so the topic gets each event exactly once.
@@ -47,8 +49,9 @@ struct Stats {
 };
 
 // `log` may be null for the in-memory mode. warn() receives notes about
-// missing keys (with their line numbers).
-Result<Stats> run(const Options& o, cli::LineReader& in, cli::Output& out, log::Log* log,
-                  const std::function<void(const std::string&)>& warn);
+// missing keys (with their line numbers). `stats` tells what was done, also
+// when the run stops at bad input.
+Status run(const Options& o, cli::LineReader& in, cli::Output& out, log::Log* log,
+           const std::function<void(const std::string&)>& warn, Stats& stats);
 
 }  // namespace evt::dedup

@@ -35,10 +35,16 @@ Result<bool> KeyExtractor::extract(std::string_view line, std::string_view& key)
     for (std::size_t i = 0; i < pointers_.size(); ++i) {
         simdjson::dom::element v;
         if (doc.at_pointer(pointers_[i]).get(v)) return false;
-        if (i) key_ += '\x1f';
         std::string_view s;
-        if (!v.get_string().get(s)) key_.append(s);
-        else key_ += simdjson::minify(v);
+        std::string text;
+        if (v.get_string().get(s)) {
+            text = simdjson::minify(v);
+            s = text;
+        }
+        // One path: the value itself. Several: each length-prefixed, so that
+        // different tuples never join to the same key.
+        if (pointers_.size() > 1) key_ += fmt::format("{}:", s.size());
+        key_.append(s);
     }
     key = key_;
     return true;

@@ -3,7 +3,8 @@
 // A KeyExtractor parses a line (fully validating the JSON and its UTF-8) and
 // builds the key from its paths ("id" by default; "source,id" is the
 // CloudEvents identity). A string contributes its decoded text, anything else
-// its compact JSON; parts are joined with U+001F (unit separator).
+// its compact JSON; with several paths each part is prefixed by its length
+// and a colon ("2:/s3:a1"), so different tuples never make the same key.
 //
 // extract() returns found=false when a path is missing, and ErrorKind::invalid
 // for a line that is not a JSON object. Not thread-safe; views stay valid

@@ -21,38 +21,82 @@ Status check_store_name(std::string_view name) {
 
 std::string store_db(std::string_view name) { return fmt::format("d:{}", name); }
 
-Status check_and_record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now,
-                        Micros window, std::vector<bool>& seen) {
-    seen.assign(keys.size(), false);
+namespace {
+
+std::vector<std::uint32_t> slot_order(const std::vector<KeyRef>& keys) {
     std::vector<std::uint32_t> order(keys.size());
     std::iota(order.begin(), order.end(), 0u);
     std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return keys[a].hash < keys[b].hash; });
+    return order;
+}
+
+// Finds a key's entry: found (and fresh within the window), or the slot to
+// record it in.
+struct Probe {
+    bool fresh = false;
+    std::uint64_t slot = 0;
+};
+
+Result<Probe> probe(store::Cursor& c, const KeyRef& k, Micros now, Micros window) {
+    for (std::uint64_t slot = k.hash;; ++slot) {
+        MDB_val mk = store::val(&slot, 8), mv;
+        EVT_ASSIGN(bool found, c.get(mk, mv, MDB_SET_KEY));
+        if (!found) return Probe{false, slot};
+        std::string_view v = store::view(mv);
+        if (v.size() < 8) return Error{ErrorKind::corrupt, "dedup store entry is too short"};
+        if (v.substr(8) == k.key)
+            return Probe{window == 0 || now - get_le<std::int64_t>(v.data()) <= window, slot};
+        if (slot - k.hash > 1024) return Error{ErrorKind::corrupt, "dedup store: too many colliding keys"};
+    }
+}
+
+}  // namespace
+
+Status check(store::Txn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now, Micros window,
+             std::vector<bool>& seen) {
+    seen.assign(keys.size(), false);
+    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, dbi));
+    const KeyRef* prev = nullptr;
+    for (std::uint32_t i : slot_order(keys)) {
+        if (prev && prev->hash == keys[i].hash && prev->key == keys[i].key) {
+            seen[i] = true;  // earlier in this batch
+            continue;
+        }
+        // an equal key further back in the run of equal hashes
+        prev = &keys[i];
+        EVT_ASSIGN(Probe p, probe(c, keys[i], now, window));
+        seen[i] = p.fresh;
+    }
+    // A run of equal hashes may interleave different keys: settle exactly.
+    std::vector<std::uint32_t> order = slot_order(keys);
+    for (std::size_t a = 0; a < order.size(); ++a)
+        for (std::size_t b = a + 1; b < order.size() && keys[order[b]].hash == keys[order[a]].hash; ++b)
+            if (keys[order[b]].key == keys[order[a]].key) seen[order[b]] = true;
+    return {};
+}
+
+Status record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, const std::vector<bool>& seen,
+              Micros now, Micros window) {
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, dbi));
     std::string value;
-    for (std::uint32_t i : order) {
-        const KeyRef& k = keys[i];
-        for (std::uint64_t slot = k.hash;; ++slot) {
-            MDB_val mk = store::val(&slot, 8), mv;
-            EVT_ASSIGN(bool found, c.get(mk, mv, MDB_SET_KEY));
-            std::string_view v = store::view(mv);
-            bool mine = found && v.size() >= 8 && v.substr(8) == k.key;
-            if (found && v.size() < 8) return Error{ErrorKind::corrupt, "dedup store entry is too short"};
-            if (mine && (window == 0 || now - get_le<std::int64_t>(v.data()) <= window)) {
-                seen[i] = true;
-                break;
-            }
-            if (!found || mine) {  // record it: a new slot, or an expired entry of this key
-                value.resize(8 + k.key.size());
-                put_le<std::int64_t>(value.data(), now);
-                std::memcpy(value.data() + 8, k.key.data(), k.key.size());
-                MDB_val nv = store::val(value);
-                EVT_TRY(c.put(store::val(&slot, 8), nv, 0));
-                break;
-            }
-            if (slot - k.hash > 1024) return Error{ErrorKind::corrupt, "dedup store: too many colliding keys"};
-        }
+    for (std::uint32_t i : slot_order(keys)) {
+        if (seen[i]) continue;
+        EVT_ASSIGN(Probe p, probe(c, keys[i], now, window));
+        if (p.fresh) continue;  // recorded meanwhile (another process, or a repeat)
+        value.resize(8 + keys[i].key.size());
+        put_le<std::int64_t>(value.data(), now);
+        std::memcpy(value.data() + 8, keys[i].key.data(), keys[i].key.size());
+        MDB_val nv = store::val(value);
+        std::uint64_t slot = p.slot;
+        EVT_TRY(c.put(store::val(&slot, 8), nv, 0));
     }
     return {};
+}
+
+Status check_and_record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now,
+                        Micros window, std::vector<bool>& seen) {
+    EVT_TRY(check(txn, dbi, keys, now, window, seen));
+    return record(txn, dbi, keys, seen, now, window);
 }
 
 Result<std::uint64_t> expire(store::WriteTxn& txn, MDB_dbi dbi, Micros now, Micros window) {

@@ -9,6 +9,9 @@
 // check_and_record() runs inside the caller's write transaction, so a
 // caller can record keys and write its effects (events appended to a topic)
 // atomically: that is what makes `evt-dedup --to-topic` effectively once.
+// check() and record() split it for a caller that must not hold the writer
+// lock while it writes its output (a downstream evt-append on the same log
+// needs that lock).
 // Keys are processed in slot order (cheap B-tree walks); within a batch the
 // first occurrence in input order is the unseen one.
 //
@@ -34,7 +37,13 @@ struct KeyRef {
 };
 
 // seen[i] = whether keys[i] was seen (in the store within the window, or
-// earlier in this batch); unseen keys are recorded with time `now`.
+// earlier in this batch). Reads only: a read transaction will do.
+Status check(store::Txn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now, Micros window,
+             std::vector<bool>& seen);
+// Records the keys whose seen[i] is false, with time `now`.
+Status record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, const std::vector<bool>& seen,
+              Micros now, Micros window);
+// Both, in one write transaction.
 Status check_and_record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now,
                         Micros window, std::vector<bool>& seen);
 

@@ -78,6 +78,9 @@ Status check_topic_name(std::string_view name) {
 }
 
 Result<std::unique_ptr<Log>> Log::open(const std::string& path, Access access) {
+    if (path.find("://") != std::string::npos)
+        return make_error(ErrorKind::unavailable, "'{}': this build of evt has no backend for that URL; use a log directory",
+                          path);
     std::unique_ptr<Log> log(new Log());
     log->path_ = path;
     EVT_ASSIGN(store::Env * env,

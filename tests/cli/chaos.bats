@@ -283,7 +283,7 @@ for l in open(sys.argv[1], "rb"):
     [ -z "$output" ]
   done
   run --separate-stderr "$CHAOS" --dup 2
-  assert_eq "${stderr%%$'\n'*}" "evt-chaos: error: --dup: Value 2 not in range 0.000000 to 1.000000"
+  assert_eq "${stderr%%$'\n'*}" "evt-chaos: error: --dup: '2' is not a probability between 0 and 1"
 }
 
 @test "BUG: --seed refuses -1 and values over 2^64-1; probabilities refuse nan (exit 64)" {

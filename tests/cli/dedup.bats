@@ -340,7 +340,7 @@ ids() {
   printf '%s\n' '{"id":"g1","type":"T"}' '{"id":"g2"}' '{"id":"g3","type":"T"}' > in
   run --separate-stderr "$DEDUP" --store s --to-topic out in
   [ "$status" -eq 65 ]
-  [[ "$stderr" == "evt-dedup: error: line 2: "* ]] || { echo "stderr: $stderr" >&2; return 1; }
+  [[ "$stderr" == "evt-dedup: error: in: line 2: 'type' is missing"* ]] || { echo "stderr: $stderr" >&2; return 1; }
 }
 
 @test "BUG: --to-topic: the events before a bad one are appended (as in the other modes)" {

@@ -20,7 +20,7 @@ TEST_CASE("keys: default id, several paths joined, missing paths reported") {
     CHECK(key == "a1");
     auto both = dedup::KeyExtractor::make({"source,id"});
     REQUIRE(*both->extract(R"({"id":"a1","source":"/s"})", key));
-    CHECK(key == "/s\x1f" "a1");
+    CHECK(key == "2:/s2:a1");
     auto nested = dedup::KeyExtractor::make({".data.n"});
     REQUIRE(*nested->extract(R"({"data":{"n":12}})", key));
     CHECK(key == "12");
