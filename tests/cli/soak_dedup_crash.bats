@@ -4,21 +4,24 @@
 #   evt-replay -t in --no-position | evt-chaos --dup 0.2 --reorder 0.2 --window 5 --seed I |
 #     evt-dedup --store s --to-topic out
 #
-# is SIGKILLed (the whole process group) at 20 random points, 20..600 ms after
-# it starts, and restarted from the beginning of `in` each time (the upstream
+# is SIGKILLed (the whole process group) at 20 random points, 20..600 ms into
+# the stream (see below), and restarted from the beginning of `in` each time (the upstream
 # redelivers everything: at least once at its crudest). After every kill the
 # log passes evt-check and `out` has no id twice; after a last run to the end,
 # `out` holds each of the 50000 input events exactly once, byte for byte.
 # That is exactly once in effect: evt-dedup --to-topic commits the keys it has
 # seen and the events it appends in one LMDB transaction.
 #
-# The kill points: 20..600 ms after evt-dedup has read its first bytes (seen
-# in /proc/PID/io), not after the start: evt-chaos spends its first ~0.5 s
+# The kill points: 20..600 ms after evt-chaos wrote its first line (seen in
+# /proc/PID/io), not after the start: evt-chaos spends its first ~0.5 s
 # (more under load) allocating a 1 GiB line buffer, and a kill in that time
-# would only test an empty pipeline. evt-replay is paced (--rate 50000/s) so a
-# run lasts about a second and every kill lands while events flow; a restart
-# replays `in` from the beginning, so evt-dedup also has to absorb the whole
-# prefix that earlier runs stored, under a different --seed.
+# would only test an empty pipeline. And evt-chaos gets --delay 5us: with a
+# delay it writes each line as it goes (without one it hands on ~8 MB blocks,
+# so evt-dedup would commit a few huge batches), so evt-dedup commits many
+# small batches and a kill can fall between any two. A run then takes a few
+# seconds; a restart replays `in` from the beginning, so most kills after the
+# first few land while evt-dedup absorbs the redelivered prefix that earlier
+# runs stored (under a different --seed), the others while it extends it.
 #
 # The weaker mode, evt-dedup --store writing to standard output, is at least
 # once: the output is flushed before the keys are committed, so a crash of
@@ -32,7 +35,7 @@
 # In both variants only evt-dedup and its upstream are killed and evt-append
 # is left to drain the pipe: at-least-once is a promise about what reached a
 # live downstream. If the downstream dies too, what it had read but not yet
-# committed is lost, since evt-dedup has committed those keys (the third
+# committed is lost, since evt-dedup has committed those keys (the last
 # test shows it). And the dedup store lives in its own log (-L state): on the
 # same log as the downstream's topic the pipeline deadlocks (see the BUG test
 # in dedup.bats).
@@ -59,38 +62,44 @@ setup() {
   # evt-dedup as the pipelines run it: records its pid, then becomes evt-dedup
   export WRAP="$T/evt-dedup-pid"
   printf '#!/usr/bin/env bash\necho $$ > "$T/dedup.pid"\nexec "$DEDUP" "$@"\n' > "$WRAP"
-  chmod +x "$WRAP"
+  # and evt-chaos (its first write is the start of the flow)
+  export CWRAP="$T/evt-chaos-pid"
+  printf '#!/usr/bin/env bash\necho $$ > "$T/chaos.pid"\nexec "$CHAOS" "$@"\n' > "$CWRAP"
+  chmod +x "$WRAP" "$CWRAP"
   "$APPEND" -t in < "$INPUT"
   RANDOM=$$
 }
 
-# start_pipeline TAIL SEED: starts `evt-replay -t in --no-position --rate 50000/s |
-# evt-chaos ... --seed SEED | TAIL` in a new session (so its process group can
+# start_pipeline TAIL SEED: starts `evt-replay -t in --no-position |
+# evt-chaos ... --seed SEED --delay 5us | TAIL` in a new session (so its process group can
 # be killed) and sets PG to the group id and PIPE to the background job's pid.
 # TAIL runs evt-dedup as "$WRAP" (which writes its pid to $T/dedup.pid, then
 # execs evt-dedup).
 start_pipeline() {
-  rm -f "$T/pgid" "$T/dedup.pid"
-  setsid bash -c 'echo $$ > "$T/pgid"; "$REPLAY" -t in --no-position --rate 50000/s |
-    "$CHAOS" --dup 0.2 --reorder 0.2 --window 5 --seed "$2" | '"$1" _ "$1" "$2" >/dev/null 2>>"$T/pipeline.err" &
+  rm -f "$T/pgid" "$T/dedup.pid" "$T/chaos.pid"
+  setsid bash -c 'echo $$ > "$T/pgid"; "$REPLAY" -t in --no-position |
+    "$CWRAP" --dup 0.2 --reorder 0.2 --window 5 --seed "$2" --delay 5us | '"$1" _ "$1" "$2" >/dev/null 2>>"$T/pipeline.err" &
   PIPE=$!
   local i
   for i in $(seq 1 100); do [ -s "$T/pgid" ] && break; sleep 0.01; done
   PG=$(cat "$T/pgid")
 }
 
-# wait_flow: waits (up to 30 s) until evt-dedup has read input; prints its pid.
+# wait_flow: waits (up to 30 s) until evt-chaos has written its first lines to
+# evt-dedup (wchar in /proc/PID/io over 1000 bytes: the wrapper's echo counts
+# too; evt-dedup's rchar would count the loading of its libraries); prints
+# evt-dedup's pid.
 wait_flow() {
-  local i pid="" rchar
+  local i pid="" wchar
   for i in $(seq 1 3000); do
-    [ -n "$pid" ] || pid=$(cat "$T/dedup.pid" 2>/dev/null || true)
+    [ -n "$pid" ] || pid=$(cat "$T/chaos.pid" 2>/dev/null || true)
     if [ -n "$pid" ]; then
-      rchar=$(awk '/^rchar:/ { print $2 }' "/proc/$pid/io" 2>/dev/null || echo 0)
-      [ "${rchar:-0}" -gt 0 ] && break
+      wchar=$(awk '/^wchar:/ { print $2 }' "/proc/$pid/io" 2>/dev/null || echo 0)
+      [ "${wchar:-0}" -gt 1000 ] && break
     fi
     sleep 0.01
   done
-  echo "$pid"
+  cat "$T/dedup.pid" 2>/dev/null || true
 }
 
 # reap: waits for the background pipeline without the shell's "Killed" notes.
