@@ -170,6 +170,35 @@ settled_at_least() { [ "$(settled "$1")" -ge "$2" ]; }
   grep -q "is gone; its partitions move" b.out.err
 }
 
+@test "2b: a member too busy to heartbeat is replaced; coming back, it must not drop the new owner's claim (no unowned partition, no duplicates)" {
+  keyed_events 30 | "$APPEND" -t orders
+  # A's handler takes 0.5 s, longer than the 300 ms session timeout: B declares A dead
+  # and takes its partitions; A finishes, its commit is refused, it rejoins
+  start_member a.out -t orders -g g --follow --session-timeout 300ms --batch 5 --shell --exec 'cat >> a.got; sleep 0.5'
+  sleep 0.2
+  start_member b.out -t orders -g g --follow --session-timeout 300ms
+  wait_until 30 bash -c '[ "$("$1" describe g --format json | jq "[.partitions[].lag] | add")" -eq 0 ]' _ "$GROUP"
+  # A finishes its batch (5 x 0.5 s), its commit is refused, it rejoins
+  wait_until 20 grep -q 'rejoining' a.out.err
+  grep -q 'refused' a.out.err
+  # settled: no work left, both heartbeat in time: two live members own the three partitions
+  if ! wait_until 20 owned_by_n g 2; then
+    j=$("$GROUP" describe g --format json)
+    echo "not settled: generation $(jq .generation <<<"$j"), live $(jq -c '[.members[].id]' <<<"$j"), owners $(jq -c '[.partitions[].member]' <<<"$j"); A=${MEMBERS[0]} B=${MEMBERS[1]} both running: $(ps -o pid= -p "${MEMBERS[0]}","${MEMBERS[1]}" | wc -l)" >&2
+    sed 's/^/A: /' a.out.err >&2
+    sed 's/^/B: /' b.out.err >&2
+    return 1
+  fi
+  # 3 new events on each partition: each printed once
+  for p in 0 1 2; do
+    printf '{"type":"Late","id":"late-%d-%d"}\n' $p 1 $p 2 $p 3 | "$APPEND" -t orders -p $p
+  done
+  wait_until 20 bash -c '[ "$("$1" describe g --format json | jq "[.partitions[].lag] | add")" -eq 0 ]' _ "$GROUP"
+  sleep 0.5
+  assert_eq "$(cat a.got b.out | jq -r 'select(.type == "Late") | .id' | sort | uniq -c | awk '{ print $1 }' | sort -u)" 1
+  assert_eq "$(cat a.got b.out | jq -r 'select(.type == "Late") | .id' | sort -u | wc -l)" 9
+}
+
 @test "3: queue mode, 3 members, a failing handler: every other event acked exactly once, failing ones redelivered with rising evtdelivery and dead-lettered to orders.dlq; describe shows the counts" {
   # the handler fails for every event whose data.i is a multiple of 25
   cat > handler.sh <<'EOF'
