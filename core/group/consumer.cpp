@@ -80,7 +80,10 @@ Status Consumer::leave() {
             EVT_ASSIGN(auto holder, gs.claim(txn, o_.group, o_.topic, p));
             if (holder && *holder == me_.id) EVT_TRY(gs.del_claim(txn, o_.group, o_.topic, p));
         }
-        if (o_.mode == Mode::queue) {  // give our leases back at once
+        if (o_.mode == Mode::queue && o_.auto_commit) {
+            // What we handled is acked; give back what we leased and did not
+            // deliver. (With --commit none the leases stay until evt-commit
+            // acks them or the visibility timeout runs out.)
             for (std::uint32_t p = 0; p < topic_.partitions; ++p) {
                 std::vector<std::pair<std::uint64_t, Lease>> mine;
                 EVT_TRY(gs.for_each_lease(txn, o_.group, o_.topic, p, 0, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
@@ -235,12 +238,17 @@ Status Consumer::commit_log() {
 
 Result<std::size_t> Consumer::deliver_log(const Handler& h) {
     std::size_t n = 0;
+    if (owned_.empty()) return n;
+    // Each owned partition gets its share of the round, so a busy one cannot
+    // starve the others.
+    std::size_t share = std::max<std::size_t>(1, o_.batch / owned_.size());
     EVT_ASSIGN(auto txn, log_.env().read());
     for (auto& [p, next] : owned_) {
         EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
         std::uint64_t end = o_.follow ? info.end : std::min(info.end, stop_at_[p]);
         if (next < info.start) next = info.start;  // retention moved the start
-        while (next < end && n < o_.batch) {
+        std::size_t mine = 0;
+        while (next < end && mine < share) {
             log::RecordView rec;
             EVT_ASSIGN(bool found, log_.record_at(txn, topic_, p, next, rec));
             if (!found) break;
@@ -254,6 +262,7 @@ Result<std::size_t> Consumer::deliver_log(const Handler& h) {
             }
             ++next;
             ++n;
+            ++mine;
             if (o_.count && ++delivered_ >= o_.count) return n;
         }
     }

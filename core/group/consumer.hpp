@@ -81,6 +81,11 @@ private:
     Result<std::size_t> deliver_log(const Handler& h);
     Status commit_log();
     Result<std::size_t> deliver_queue(const Handler& h);
+    // Queue mode: the offsets of partition p that may be leased now (free, or
+    // leased and expired), in order, up to `limit`; `drained` is cleared when
+    // the partition still has events that are not done.
+    Status scan_queue(store::Txn& txn, GroupStore& gs, std::uint32_t p, Micros now, std::size_t limit, bool& drained,
+                      const std::function<Status(std::uint64_t off, const Lease* lease)>& fn);
     bool done() const;
     void note(const std::string& m) const {
         if (hooks_ && hooks_->note) hooks_->note(m);

@@ -1,5 +1,6 @@
 // Queue mode of Consumer (consumer.hpp): leases, acks, redelivery, dead letters.
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "core/event/codec.hpp"
@@ -31,37 +32,70 @@ struct Taken {
 
 }  // namespace
 
+Status Consumer::scan_queue(store::Txn& txn, GroupStore& gs, std::uint32_t p, Micros now, std::size_t limit,
+                            bool& drained, const std::function<Status(std::uint64_t, const Lease*)>& fn) {
+    EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
+    EVT_ASSIGN(auto committed, gs.offset(txn, o_.group, o_.topic, p));
+    std::uint64_t floor = committed ? std::max(*committed, info.start) : (o_.from_latest ? info.end : info.start);
+    std::uint64_t stop = o_.follow ? info.end : std::max(stop_at_[p], floor);
+    if (floor < stop) drained = false;
+    std::uint64_t end = std::min({info.end, floor + kScan, stop});
+    std::map<std::uint64_t, Lease> leases;
+    EVT_TRY(gs.for_each_lease(txn, o_.group, o_.topic, p, floor, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
+        if (off >= end) return false;
+        leases.emplace(off, l);
+        return true;
+    }));
+    std::size_t n = 0;
+    for (std::uint64_t off = floor; off < end && n < limit; ++off) {
+        auto it = leases.find(off);
+        if (it != leases.end() && (it->second.state == Lease::State::done || it->second.deadline > now)) continue;
+        ++n;
+        EVT_TRY(fn(off, it == leases.end() ? nullptr : &it->second));
+    }
+    return {};
+}
+
 Result<std::size_t> Consumer::deliver_queue(const Handler& h) {
     Micros now = now_micros();
     std::vector<Taken> taken;
-    bool all_drained = true;
+    // A read-only look first: an idle member must not write (and wake every
+    // other process watching the log) when there is nothing to take.
+    {
+        EVT_ASSIGN(auto txn, log_.env().read());
+        EVT_ASSIGN(GroupStore gs, GroupStore::open(txn, false));
+        EVT_ASSIGN(topic_, log_.topic(txn, o_.topic));
+        bool drained = true, available = false;
+        for (std::uint32_t p = 0; p < topic_.partitions && !available; ++p)
+            EVT_TRY(scan_queue(txn, gs, p, now, 1, drained, [&](std::uint64_t, const Lease*) -> Status {
+                available = true;
+                return {};
+            }));
+        if (!available) {
+            // Without --follow a member stops once every event up to the end
+            // it saw at start is done (acked or dead-lettered).
+            queue_idle_ = drained;
+            return std::size_t{0};
+        }
+    }
     event::Codec codec{event::FillOptions{}};
     EVT_TRY(log_.write([&](store::WriteTxn& txn) -> Status {
         taken.clear();
-        all_drained = true;
         dlq_batch_->clear();
         EVT_ASSIGN(GroupStore gs, GroupStore::open(txn, true));
         EVT_ASSIGN(topic_, log_.topic(txn, o_.topic));
         EVT_ASSIGN(QueueCounts counts, gs.counts(txn, o_.group, o_.topic));
+        bool drained = true;
         for (std::uint32_t i = 0; i < topic_.partitions && taken.size() < o_.batch; ++i) {
             std::uint32_t p = (next_partition_ + i) % topic_.partitions;
-            EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
             EVT_ASSIGN(auto committed, gs.offset(txn, o_.group, o_.topic, p));
-            std::uint64_t floor = committed ? std::max(*committed, info.start) : (o_.from_latest ? info.end : info.start);
-            if (!committed) EVT_TRY(gs.put_offset(txn, o_.group, o_.topic, p, floor, now));
-            std::uint64_t end = std::min(info.end, floor + kScan);
-            if (!o_.follow) end = std::min(end, std::max(stop_at_[p], floor));
-            if (floor < (o_.follow ? info.end : stop_at_[p])) all_drained = false;
-            std::map<std::uint64_t, Lease> leases;
-            EVT_TRY(gs.for_each_lease(txn, o_.group, o_.topic, p, floor, [&](std::uint64_t off, const Lease& l) -> Result<bool> {
-                if (off >= end) return false;
-                leases.emplace(off, l);
-                return true;
-            }));
-            for (std::uint64_t off = floor; off < end && taken.size() < o_.batch; ++off) {
-                auto it = leases.find(off);
-                if (it != leases.end() && (it->second.state == Lease::State::done || it->second.deadline > now)) continue;
-                std::uint32_t deliveries = it == leases.end() ? 1 : it->second.deliveries + 1;
+            if (!committed) {
+                EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
+                EVT_TRY(gs.put_offset(txn, o_.group, o_.topic, p, o_.from_latest ? info.end : info.start, now));
+            }
+            EVT_TRY(scan_queue(txn, gs, p, now, o_.batch - taken.size(), drained,
+                               [&](std::uint64_t off, const Lease* l) -> Status {
+                std::uint32_t deliveries = l ? l->deliveries + 1 : 1;
                 if (deliveries > o_.max_deliveries) {
                     log::RecordView rec;
                     EVT_ASSIGN(bool found, log_.record_at(txn, topic_, p, off, rec));
@@ -70,23 +104,24 @@ Result<std::size_t> Consumer::deliver_queue(const Handler& h) {
                         if (!e.ok()) return e.error();
                         EVT_TRY(dlq_batch_->add(*e));
                     }
-                    EVT_TRY(gs.put_lease(txn, o_.group, o_.topic, p, off, Lease{now, deliveries - 1, Lease::State::done, me_.id}));
                     ++counts.dead_lettered;
-                    continue;
+                    return gs.put_lease(txn, o_.group, o_.topic, p, off,
+                                        Lease{now, deliveries - 1, Lease::State::done, me_.id});
                 }
                 if (deliveries > 1) ++counts.redelivered;
-                EVT_TRY(gs.put_lease(txn, o_.group, o_.topic, p, off,
-                                     Lease{now + o_.visibility, deliveries, Lease::State::leased, me_.id}));
                 taken.push_back(Taken{p, off, deliveries});
-            }
-            EVT_TRY(gs.advance_floor(txn, o_.group, o_.topic, p, floor, now));
+                return gs.put_lease(txn, o_.group, o_.topic, p, off,
+                                    Lease{now + o_.visibility, deliveries, Lease::State::leased, me_.id});
+            }));
+            EVT_ASSIGN(auto floor, gs.offset(txn, o_.group, o_.topic, p));
+            EVT_TRY(gs.advance_floor(txn, o_.group, o_.topic, p, floor ? *floor : 0, now));
         }
         next_partition_ = (next_partition_ + 1) % std::max<std::uint32_t>(topic_.partitions, 1);
         EVT_TRY(gs.put_counts(txn, o_.group, o_.topic, counts));
         return dlq_->write(txn, *dlq_batch_, now);
     }));
     dlq_->committed(*dlq_batch_);
-    queue_idle_ = taken.empty() && all_drained;
+    queue_idle_ = false;
     if (taken.empty()) return std::size_t{0};
 
     std::vector<bool> ok(taken.size(), false);
