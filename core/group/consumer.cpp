@@ -142,6 +142,8 @@ Result<bool> Consumer::maintain(bool force) {
         if (!present) {
             note("this member had been removed from the group (no heartbeat within the session timeout); rejoining");
             changed = true;
+            owned_.clear();  // its claims went with it
+            generation_ = ~0ull;
         }
         me_.heartbeat = now;
         EVT_TRY(gs.put_member(txn, o_.group, me_));
@@ -176,9 +178,14 @@ Status Consumer::rebalance() {
                 ++it;
                 continue;
             }
-            if (o_.auto_commit && it->second != committed_[it->first])
-                EVT_TRY(gs.put_offset(txn, o_.group, o_.topic, it->first, it->second, now));
-            EVT_TRY(gs.del_claim(txn, o_.group, o_.topic, it->first));
+            // Only what is still ours: a member that was declared dead may
+            // come back to find its partitions claimed by another.
+            EVT_ASSIGN(auto holder, gs.claim(txn, o_.group, o_.topic, it->first));
+            if (holder && *holder == me_.id) {
+                if (o_.auto_commit && it->second != committed_[it->first])
+                    EVT_TRY(gs.put_offset(txn, o_.group, o_.topic, it->first, it->second, now));
+                EVT_TRY(gs.del_claim(txn, o_.group, o_.topic, it->first));
+            }
             it = owned_.erase(it);
         }
         pending_.clear();
@@ -243,6 +250,20 @@ Result<std::size_t> Consumer::deliver_log(const Handler& h) {
     // starve the others.
     std::size_t share = std::max<std::size_t>(1, o_.batch / owned_.size());
     EVT_ASSIGN(auto txn, log_.env().read());
+    {
+        // Still ours? A slow member may have been replaced while it worked.
+        EVT_ASSIGN(GroupStore gs, GroupStore::open(txn, false));
+        for (auto it = owned_.begin(); it != owned_.end();) {
+            EVT_ASSIGN(auto holder, gs.claim(txn, o_.group, o_.topic, it->first));
+            if (holder && *holder == me_.id) {
+                ++it;
+            } else {
+                note(fmt::format("partition {} was taken over by another member", it->first));
+                it = owned_.erase(it);
+                generation_ = ~0ull;
+            }
+        }
+    }
     for (auto& [p, next] : owned_) {
         EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
         std::uint64_t end = o_.follow ? info.end : std::min(info.end, stop_at_[p]);
