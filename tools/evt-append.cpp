@@ -101,7 +101,8 @@ evt::Result<int> run(const Options& o) {
     EVT_TRY(out.flush());
     if (!report.ok()) return std::move(report).error();
     if (report->duplicates)
-        tool::warn(fmt::format("skipped {} duplicate events (--idempotent)", report->duplicates));
+        tool::warn(fmt::format("skipped {} duplicate event{} (--idempotent)", report->duplicates,
+                               report->duplicates == 1 ? "" : "s"));
     if (report->rejected) {
         tool::warn(fmt::format("rejected {} bad line{} (--skip-bad); stored {}", report->rejected,
                                report->rejected == 1 ? "" : "s", report->stored));

@@ -103,7 +103,7 @@ Result<int> describe(const Options& o) {
     evt::tool::write_out(fmt::format(
         "Topic: {}  partitions: {}  events: {}  on disk: {}  created: {}\nRetention: {}{}{}\n\n{}", t.name,
         t.partitions, total, evt::format_size(bytes), evt::format_time_ms(t.created),
-        t.retention ? std::to_string(t.retention / 1000000) + "s" : "forever",
+        t.retention ? evt::format_duration(t.retention) : "forever",
         t.retention_bytes ? "  max " + evt::format_size(t.retention_bytes) : "", t.compact ? "  compacted" : "",
         table.render()));
     return 0;

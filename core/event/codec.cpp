@@ -198,9 +198,18 @@ Result<Prepared> Codec::prepare(std::string_view line, Micros now) {
     bool has_specversion = false, has_id = false, has_source = false, has_time = false, has_position = false;
     std::string_view partitionkey;
     bool has_partitionkey = false;
+    unsigned seen_mask = 0;
     for (auto field : obj) {
         std::string_view k = field.key;
         auto v = field.value;
+        // A CloudEvents attribute given twice is ambiguous: readers disagree on which wins.
+        static constexpr std::string_view kAttrs[] = {"type", "specversion", "id", "source", "time", "subject",
+                                                      "partitionkey", "datacontenttype", "dataschema", "data"};
+        for (unsigned a = 0; a < std::size(kAttrs); ++a) {
+            if (k != kAttrs[a]) continue;
+            if (seen_mask & (1u << a)) return make_error(ErrorKind::invalid, "'{}' is given twice", k);
+            seen_mask |= 1u << a;
+        }
         auto want_string = [&](std::string_view& out) -> Status {
             if (v.get_string().get(out) || out.empty())
                 return make_error(ErrorKind::invalid, "'{}' must be a non-empty string", k);

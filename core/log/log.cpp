@@ -229,6 +229,8 @@ Result<TopicConfig> Log::alter_partitions(std::string_view name, std::uint32_t p
         if (partitions < t.partitions)
             return make_error(ErrorKind::usage, "topic '{}' has {} partitions; partitions can only be added", name,
                               t.partitions);
+        if (partitions == t.partitions)
+            return make_error(ErrorKind::usage, "topic '{}' already has {} partitions", name, t.partitions);
         if (partitions > kMaxPartitions)
             return make_error(ErrorKind::usage, "--partitions must be between 1 and {}", kMaxPartitions);
         for (std::uint32_t p = t.partitions; p < partitions; ++p)

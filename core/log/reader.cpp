@@ -154,8 +154,8 @@ private:
     Status walk_one(store::ReadTxn& txn, Range& r, std::uint64_t& budget) {
         if (r.next >= r.end) return {};
         Cursor c;
-        MDB_val k, v;
-        bool ok;
+        MDB_val k{}, v{};
+        bool ok = false;
         RecordView rec;
         EVT_TRY(open_cursor(txn, r, c, k, v, ok));
         while (ok && budget && !done()) {
@@ -207,8 +207,8 @@ private:
         };
         for (std::uint32_t i = 0; i < ranges_.size(); ++i) {
             if (ranges_[i].next >= ranges_[i].end) continue;
-            MDB_val k, v;
-            bool ok;
+            MDB_val k{}, v{};
+            bool ok = false;
             EVT_TRY(open_cursor(txn, ranges_[i], cursors[i], k, v, ok));
             EVT_TRY(load(i, k, v, ok));
         }

@@ -118,7 +118,7 @@ Result<Micros> parse_time(std::string_view text, Micros now) {
                           "invalid time '{}' (expected RFC 3339 such as 2026-11-01T12:00:00Z, or -15m)", text);
     };
     std::size_t p = 0;
-    int Y, M, D, h = 0, m = 0, s = 0;
+    int Y = 0, M = 0, D = 0, h = 0, m = 0, s = 0;
     if (!read_digits(text, p, 4, Y) || !expect(text, p, '-') || !read_digits(text, p, 2, M) ||
         !expect(text, p, '-') || !read_digits(text, p, 2, D))
         return bad();
@@ -196,6 +196,17 @@ std::string format_time_ms(Micros t) {
     char buf[24];
     format_time_ms(t, buf);
     return std::string(buf, 24);
+}
+
+std::string format_duration(Micros d) {
+    struct Unit {
+        Micros size;
+        const char* name;
+    };
+    for (Unit u : {Unit{7LL * 86400000000, "w"}, Unit{86400000000, "d"}, Unit{3600000000, "h"}, Unit{60000000, "m"},
+                   Unit{1000000, "s"}, Unit{1000, "ms"}})
+        if (d >= u.size && d % u.size == 0) return fmt::format("{}{}", d / u.size, u.name);
+    return fmt::format("{}us", d);
 }
 
 std::string format_size(std::uint64_t bytes) {

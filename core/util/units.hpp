@@ -28,6 +28,8 @@ Result<Micros> parse_time(std::string_view text, Micros now);
 std::string format_time_ms(Micros t);
 // Writes the same 24 characters into `out` (no allocation, for hot paths).
 void format_time_ms(Micros t, char out[24]);
+// A duration in the largest unit that divides it: "7d", "90s", "1500ms".
+std::string format_duration(Micros d);
 // A human size: "1.5 MiB".
 std::string format_size(std::uint64_t bytes);
 
