@@ -7,7 +7,9 @@
 # lines after its original; ties in input order) and must be equal byte for
 # byte. Also --delay/--jitter timing (generous bounds) and the exit codes.
 #
-# Tests named "BUG:" pin behaviour the man page (BUGS) says is wrong today.
+# The tests named "regression:" pin defects found while writing these tests
+# (fixed in 6f59592): -1, too large seeds and NaN probabilities accepted, a
+# large --dup-delay overflowing, output held back while the input pauses.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -286,7 +288,7 @@ for l in open(sys.argv[1], "rb"):
   assert_eq "${stderr%%$'\n'*}" "evt-chaos: error: --dup: '2' is not a probability between 0 and 1"
 }
 
-@test "BUG: --seed refuses -1 and values over 2^64-1; probabilities refuse nan (exit 64)" {
+@test "regression: --seed refuses -1 and values over 2^64-1; probabilities refuse nan (exit 64)" {
   local args
   for args in "--seed -1" "--seed 18446744073709551616" "--dup-delay -1" "--dup nan" "--reorder nan" "--drop nan"; do
     run --separate-stderr bash -c "\"\$1\" $args < /dev/null" _ "$CHAOS"
@@ -294,13 +296,13 @@ for l in open(sys.argv[1], "rb"):
   done
 }
 
-@test "BUG: a copy due after the end of the input comes at the end, however large --dup-delay is" {
+@test "regression: a copy due after the end of the input comes at the end, however large --dup-delay is" {
   assert_eq "$(seq 5 | "$CHAOS" --dup 1 --dup-delay 1000 | tr '\n' ' ')" "1 2 3 4 5 1 2 3 4 5 "
   # 2 * (line + K) + 1 overflows 64 bits: the copies come right after their originals
   assert_eq "$(seq 5 | "$CHAOS" --dup 1 --dup-delay 9223372036854775807 | tr '\n' ' ')" "1 2 3 4 5 1 2 3 4 5 "
 }
 
-@test "BUG: a line is passed on before the input ends (a live pipeline is not held up)" {
+@test "regression: a line is passed on before the input ends (a live pipeline is not held up)" {
   mkfifo fifo
   ( echo L1; sleep 3; echo L2 ) > fifo &
   local producer=$!

@@ -36,9 +36,8 @@
 # is left to drain the pipe: at-least-once is a promise about what reached a
 # live downstream. If the downstream dies too, what it had read but not yet
 # committed is lost, since evt-dedup has committed those keys (the last
-# test shows it). And the dedup store lives in its own log (-L state): on the
-# same log as the downstream's topic the pipeline deadlocks (see the BUG test
-# in dedup.bats).
+# test shows it). The store and the downstream's topic share one log (before
+# 6f59592 that deadlocked: see the regression test in dedup.bats).
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -179,7 +178,7 @@ kill_dedup_at() {
 }
 
 @test "at least once + an idempotent downstream: kill evt-dedup --store | evt-append --idempotent 20 times; out2 ends exactly once" {
-  local tail='"$WRAP" -L "$T/state" --store s2 | "$APPEND" --idempotent -t out2'
+  local tail='"$WRAP" --store s2 | "$APPEND" --idempotent -t out2'
   local i delay kills=0 n trail=""
   for i in $(seq 1 20); do
     delay=$(kill_point)
@@ -192,13 +191,13 @@ kill_dedup_at() {
   echo "# --store | evt-append --idempotent: $kills of 20 kills hit evt-dedup; delay:events =$trail" >&3
   [ "$kills" -ge 15 ]
   run --separate-stderr bash -c '"$1" -t in --no-position | "$2" --dup 0.2 --reorder 0.2 --window 5 --seed 99 |
-    "$3" -L "$4" --store s2 | "$5" --idempotent -t out2' _ "$REPLAY" "$CHAOS" "$DEDUP" "$T/state" "$APPEND"
+    "$3" --store s2 | "$4" --idempotent -t out2' _ "$REPLAY" "$CHAOS" "$DEDUP" "$APPEND"
   [ "$status" -eq 0 ] || { echo "the last run exited $status: $stderr" >&2; return 1; }
   exactly_once out2
 }
 
 @test "at least once without idempotence: kill evt-dedup --store | evt-append (plain); nothing lost, duplicates counted" {
-  local tail='"$WRAP" -L "$T/state" --store s3 | "$APPEND" -t out3'
+  local tail='"$WRAP" --store s3 | "$APPEND" -t out3'
   local i delay kills=0
   for i in $(seq 1 20); do
     delay=$(kill_point)
@@ -207,7 +206,7 @@ kill_dedup_at() {
   done
   [ "$kills" -ge 15 ]
   "$REPLAY" -t in --no-position | "$CHAOS" --dup 0.2 --reorder 0.2 --window 5 --seed 99 |
-    "$DEDUP" -L "$T/state" --store s3 | "$APPEND" -t out3
+    "$DEDUP" --store s3 | "$APPEND" -t out3
   ids_of out3 > "$T/ids3"
   # every input event is there (at least once) ...
   assert_eq "$(sort -u "$T/ids3" | cmp - "$BATS_FILE_TMPDIR/ids" && echo same)" same
@@ -237,7 +236,7 @@ kill_dedup_at() {
   # SIGKILLed at random points, what is always true is only: no id twice and
   # nothing that is not an input event. Completeness is not (the count of
   # events lost is printed; it is often 0, since the window is small).
-  local tail='"$WRAP" -L "$T/state" --store s4 | "$APPEND" --idempotent -t out4'
+  local tail='"$WRAP" --store s4 | "$APPEND" --idempotent -t out4'
   local i delay
   for i in $(seq 1 10); do
     delay=$(kill_point)
@@ -248,7 +247,7 @@ kill_dedup_at() {
     reap
     gone "$PG"
   done
-  "$REPLAY" -t in --no-position | "$DEDUP" -L "$T/state" --store s4 | "$APPEND" --idempotent -t out4
+  "$REPLAY" -t in --no-position | "$DEDUP" --store s4 | "$APPEND" --idempotent -t out4
   ids_of out4 > "$T/ids4"
   assert_eq "$(uniq -d "$T/ids4" | wc -l)" 0
   assert_eq "$(comm -23 "$T/ids4" "$BATS_FILE_TMPDIR/ids" | wc -l)" 0
