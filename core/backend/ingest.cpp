@@ -35,7 +35,14 @@ public:
     void give_back(std::unique_ptr<log::Batch> b) {
         std::lock_guard lock(m_);
         free_.push_back(std::move(b));
+        writing_ = false;
         cv_.notify_all();
+    }
+    // Nothing queued and nothing being written: a partial batch is best
+    // handed over now. Otherwise it may as well keep growing.
+    bool writer_idle() {
+        std::lock_guard lock(m_);
+        return full_.empty() && !writing_;
     }
     // Queues a batch for writing; waits while kMaxWaiting are queued.
     void push(std::unique_ptr<log::Batch> b) {
@@ -52,6 +59,7 @@ public:
         if (full_.empty()) return nullptr;
         auto b = std::move(full_.front());
         full_.pop_front();
+        writing_ = true;
         cv_.notify_all();
         return b;
     }
@@ -77,6 +85,7 @@ private:
     std::deque<std::unique_ptr<log::Batch>> full_;
     std::vector<std::unique_ptr<log::Batch>> free_;
     bool done_ = false;
+    bool writing_ = false;
     std::optional<InputError> error_;
 };
 
@@ -105,7 +114,11 @@ std::optional<InputError> read_input(cli::LineReader& in, event::Codec& codec, H
         }
         if (*n == cli::LineReader::Next::eof) break;
         if (*n == cli::LineReader::Next::would_block) {
-            hand_over();
+            // The input pauses. Hand the batch over if the writer is free, so
+            // a slow producer's events are visible within milliseconds; while
+            // it is busy, keep collecting (bursty input makes big batches).
+            if (h.writer_idle()) hand_over();
+            else in.wait_readable(1);
             continue;
         }
         ++counts.lines;

@@ -74,6 +74,12 @@ Result<bool> LineReader::fill(bool may_block, bool& would_block) {
     }
 }
 
+void LineReader::wait_readable(int ms) {
+    if (fd_ < 0) return;
+    pollfd p{fd_, POLLIN, 0};
+    poll(&p, 1, ms);
+}
+
 Result<LineReader::Next> LineReader::next(Line& line, bool may_block) {
     if (fd_ < 0) EVT_TRY(open_next());
     for (;;) {

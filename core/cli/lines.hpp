@@ -42,6 +42,8 @@ public:
     // While waiting for input, give up (eof) once *cancel is true. For a
     // reader on another thread that must be stoppable.
     void set_cancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+    // Waits up to `ms` for input to read (or the end of it).
+    void wait_readable(int ms);
 
 private:
     Result<bool> fill(bool may_block, bool& would_block);

@@ -353,12 +353,16 @@ Status Consumer::run(const Handler& handler, const ConsumerHooks& hooks) {
                     result = f;
                     break;
                 }
-                if (o_.auto_commit) {
+                // Commit what was flushed, at most every commit interval while
+                // events stream (each commit is a durable transaction), and at
+                // once when the member catches up, rebalances or leaves.
+                if (o_.auto_commit && now_micros() - last_commit_ >= kCommitInterval) {
                     Status c = commit_log();
                     if (!c.ok()) {
                         result = c;
                         break;
                     }
+                    last_commit_ = now_micros();
                 }
             }
         } else {
@@ -375,6 +379,13 @@ Status Consumer::run(const Handler& handler, const ConsumerHooks& hooks) {
                 Status f = hooks.flush();
                 if (!f.ok()) {
                     result = f;
+                    break;
+                }
+            }
+            if (o_.mode == Mode::log && o_.auto_commit) {  // caught up: commit the rest now
+                Status c = commit_log();
+                if (!c.ok()) {
+                    result = c;
                     break;
                 }
             }

@@ -20,7 +20,9 @@
 //
 // Committing: with auto_commit, positions (log) or acks (queue) are written
 // after the handler's output was flushed (hooks.flush); a failed flush (a
-// broken pipe) commits nothing more. Without it, evt-commit does it
+// broken pipe) commits nothing more. In log mode a streaming member commits
+// at most every 50 ms (and whenever it catches up, hands over or leaves), so
+// a crash repeats at most that much. Without it, evt-commit does it
 // (commit.hpp).
 //
 // Errors: usage (a group of another mode or topic), not_found (topic), io,
@@ -101,6 +103,8 @@ private:
     std::vector<std::uint32_t> pending_;                // assigned but still claimed by a live member
     std::map<std::uint32_t, std::uint64_t> stop_at_;    // end offsets at start (without follow)
     std::uint64_t delivered_ = 0;
+    static constexpr Micros kCommitInterval = 50'000;  // log mode --commit auto, while streaming
+    Micros last_commit_ = 0;
     Micros next_heartbeat_ = 0;
     bool queue_idle_ = false;
     std::uint32_t next_partition_ = 0;           // queue mode: where the next lease scan starts
