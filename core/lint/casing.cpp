@@ -131,7 +131,10 @@ std::string render(const std::vector<std::string>& words, Style style) {
         for (std::size_t i = 0; i < words.size(); ++i) out += i ? cap(words[i]) : words[i];
         return out;
     case Style::words:
-        for (std::size_t i = 0; i < words.size(); ++i) out += (i ? " " : "") + cap(words[i]);
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            if (i) out += ' ';
+            out += cap(words[i]);
+        }
         return out;
     case Style::kebab: sep = '-'; break;
     case Style::snake: sep = '_'; break;
