@@ -16,7 +16,8 @@ constexpr std::size_t kChunk = 1 << 20;
 LineReader::LineReader(std::vector<std::string> inputs, std::size_t max_bytes)
     : inputs_(std::move(inputs)), max_bytes_(max_bytes) {
     if (inputs_.empty()) inputs_.push_back("-");
-    buf_.resize(std::max<std::size_t>(kChunk, max_bytes_ + 2) + kChunk);
+    buf_.resize(2 * kChunk);  // grows on demand, up to a line of max_bytes
+
 }
 
 LineReader::~LineReader() {
@@ -51,6 +52,8 @@ Result<bool> LineReader::fill(bool may_block, bool& would_block) {
         end_ -= begin_;
         begin_ = 0;
     }
+    // A long line in the making: room for it (next() skips lines over max_bytes).
+    if (buf_.size() - end_ < kChunk) buf_.resize(std::min(buf_.size() * 2, max_bytes_ + 3 * kChunk));
     if (!may_block) {
         pollfd p{fd_, POLLIN, 0};
         if (poll(&p, 1, 0) == 0) {

@@ -108,6 +108,15 @@ public:
             if (lines_.size() >= kBatchLines || text_.size() >= kBatchBytes) EVT_TRY(flush());
         }
         EVT_TRY(flush());
+        if (o_.window > 0) {  // forget what the window no longer covers
+            Micros now = o_.clock();
+            EVT_TRY(log_.write([&](store::WriteTxn& txn) -> Status {
+                EVT_ASSIGN(MDB_dbi dbi, txn.dbi(store_db(o_.store), true, MDB_INTEGERKEY));
+                EVT_ASSIGN(std::uint64_t n, expire(txn, dbi, now, o_.window));
+                (void)n;
+                return {};
+            }));
+        }
         if (stop) return *stop;
         return {};
     }
