@@ -11,8 +11,8 @@ namespace evt::dedup {
 
 namespace {
 
-constexpr std::size_t kBatchLines = 65536;
-constexpr std::size_t kBatchBytes = 32u << 20;
+constexpr std::size_t kBatchLines = 262144;
+constexpr std::size_t kBatchBytes = 96u << 20;
 constexpr int kMaxMissingNotes = 10;
 
 std::string where(const cli::Line& l) {
@@ -192,11 +192,9 @@ private:
                 auto dbi = txn.dbi(store_db(o_.store), false, MDB_INTEGERKEY);
                 if (dbi.ok()) {
                     EVT_TRY(check(txn, *dbi, refs, now, o_.window, seen_keyed));
-                } else if (dbi.error().kind == ErrorKind::not_found) {
+                } else if (dbi.error().kind == ErrorKind::not_found) {  // no store yet
                     seen_keyed.assign(refs.size(), false);
-                    for (std::size_t a = 0; a < refs.size(); ++a)  // repeats within the batch
-                        for (std::size_t b = 0; b < a && !seen_keyed[a]; ++b)
-                            if (refs[b].hash == refs[a].hash && refs[b].key == refs[a].key) seen_keyed[a] = true;
+                    mark_repeats(refs, seen_keyed);
                 } else {
                     return dbi.error();
                 }

@@ -67,12 +67,15 @@ Status check(store::Txn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micr
         EVT_ASSIGN(Probe p, probe(c, keys[i], now, window));
         seen[i] = p.fresh;
     }
-    // A run of equal hashes may interleave different keys: settle exactly.
-    std::vector<std::uint32_t> order = slot_order(keys);
+    mark_repeats(keys, seen);  // a run of equal hashes may interleave different keys: settle exactly
+    return {};
+}
+
+void mark_repeats(const std::vector<KeyRef>& keys, std::vector<bool>& seen) {
+    std::vector<std::uint32_t> order = slot_order(keys);  // equal hashes adjacent, in input order
     for (std::size_t a = 0; a < order.size(); ++a)
         for (std::size_t b = a + 1; b < order.size() && keys[order[b]].hash == keys[order[a]].hash; ++b)
             if (keys[order[b]].key == keys[order[a]].key) seen[order[b]] = true;
-    return {};
 }
 
 Status record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, const std::vector<bool>& seen,

@@ -40,6 +40,8 @@ struct KeyRef {
 // earlier in this batch). Reads only: a read transaction will do.
 Status check(store::Txn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now, Micros window,
              std::vector<bool>& seen);
+// Marks keys that repeat an earlier key of the same batch as seen.
+void mark_repeats(const std::vector<KeyRef>& keys, std::vector<bool>& seen);
 // Records the keys whose seen[i] is false, with time `now`.
 Status record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, const std::vector<bool>& seen,
               Micros now, Micros window);
