@@ -82,11 +82,11 @@ verify_complete() {
 }
 
 # kill_at MS LOG [paced]: starts the append (from the file, or through a pipe from
-# a producer that writes 2000 lines every 5 ms), SIGKILLs evt-append after MS ms
+# a producer that writes 2000 lines every 15 ms, about 1.5 s for the input), SIGKILLs evt-append after MS ms
 # and prints its exit status.
 kill_at() {
   if [ "${3:-}" = paced ]; then
-    python3 "$FEED" "$INPUT" 2000 5 2>/dev/null | "$APPEND" -L "$2" --idempotent -t t -P 3 2>/dev/null &
+    python3 "$FEED" "$INPUT" 2000 15 2>/dev/null | "$APPEND" -L "$2" --idempotent -t t -P 3 2>/dev/null &
   else
     "$APPEND" -L "$2" --idempotent -t t -P 3 < "$INPUT" 2>/dev/null &
   fi
