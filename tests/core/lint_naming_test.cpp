@@ -106,7 +106,7 @@ TEST_CASE("lint: CloudEvents types need a reverse-DNS prefix") {
 // Done-when 1 of issue 4: on a labelled list of real names, "flag as not a
 // fact" has precision and recall of at least 0.95.
 TEST_CASE("lint: labelled real-world names: precision and recall of 'not a fact' at least 0.95") {
-    std::ifstream in(std::string(EVT_SOURCE_DIR) + "/tests/fixtures/lint/names.tsv");
+    std::ifstream in(std::string(EVT_SOURCE_DIR) + "/tests/data/event-names.tsv");
     REQUIRE(in.good());
     std::map<std::string, std::map<std::string, int>> matrix;
     int tp = 0, fp = 0, fn = 0, total = 0;
