@@ -156,13 +156,19 @@ Status delete_group(log::Log& lg, std::string_view group) {
 Result<CommitReport> commit_events(log::Log& lg, std::string_view group, cli::LineReader& in) {
     CommitReport rep;
     GroupState state;
-    {
+    bool known = false;
+    // The group is looked up at the first event, not at start: in a pipeline
+    // evt-commit starts before the evt-consume that creates the group.
+    auto load_state = [&]() -> Status {
+        if (known) return {};
         EVT_ASSIGN(auto txn, lg.env().read());
         EVT_ASSIGN(GroupStore gs, GroupStore::open(txn, false));
         EVT_ASSIGN(auto st, gs.state(txn, group));
         if (!st) return make_error(ErrorKind::not_found, "no such group '{}'", group);
         state = *st;
-    }
+        known = true;
+        return {};
+    };
     simdjson::dom::parser parser;
     std::map<std::uint32_t, std::set<std::uint64_t>> seen;  // log mode: finished, not yet contiguous
     std::vector<std::pair<std::uint32_t, std::uint64_t>> batch;
@@ -233,6 +239,7 @@ Result<CommitReport> commit_events(log::Log& lg, std::string_view group, cli::Li
             continue;
         }
         ++rep.lines;
+        EVT_TRY(load_state());
         auto where = line.input == "-" ? fmt::format("line {}", line.number)
                                        : fmt::format("{}: line {}", line.input, line.number);
         buf.assign(line.text);
@@ -261,6 +268,7 @@ Result<CommitReport> commit_events(log::Log& lg, std::string_view group, cli::Li
         if (batch.size() >= 65536) EVT_TRY(flush());
     }
     EVT_TRY(flush());
+    EVT_TRY(load_state());  // no input at all: the group must still exist
     return rep;
 }
 
