@@ -269,8 +269,8 @@ Result<PartitionInfo> Log::partition_info(Txn& txn, const TopicConfig& t, std::u
     MDB_val k, v;
     EVT_ASSIGN(bool any, c.get(k, v, MDB_FIRST));
     if (!any) {
-        // An empty partition keeps its end offset in the meta database once
-        // retention has removed records; with no records ever written it is 0.
+        // No records: start and end are 0. (Nothing removes records yet;
+        // retention, issue 9, will have to keep the end offset somewhere.)
         return info;
     }
     info.start = offset_of(k.mv_data);

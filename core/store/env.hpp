@@ -52,8 +52,8 @@ public:
     Env& env() const { return *env_; }
     void abort() noexcept;
 
-    // A named database; nullopt-like 0 with found=false when it does not exist
-    // and create is false.
+    // A named database (cached per process); ErrorKind::not_found when it does
+    // not exist and create is false.
     Result<MDB_dbi> dbi(const std::string& name, bool create, unsigned flags = 0);
     // The value at key, or an empty optional-like (ok with data == nullptr).
     Result<bool> get(MDB_dbi dbi, std::string_view key, std::string_view& out);
