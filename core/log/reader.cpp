@@ -243,6 +243,19 @@ private:
 // Backs off from 1 ms to 20 ms of idle waiting; inotify usually wakes us first.
 int idle_wait_ms(int idle_rounds) { return std::min(20, 1 + idle_rounds); }
 
+// Follow mode: flush, release the snapshot, wait for the log to change, take a
+// new snapshot. Returns false when the caller asked to stop.
+Result<bool> wait_for_more(Log& log, store::ReadTxn& txn, const FollowHooks& hooks,
+                           std::unique_ptr<LogWatcher>& watcher, int& idle) {
+    if (hooks.idle) EVT_TRY(hooks.idle());
+    if (!watcher) watcher = std::make_unique<LogWatcher>(log.path());
+    txn.reset();
+    if (hooks.stop && hooks.stop()) return false;
+    watcher->wait(idle_wait_ms(idle++));
+    EVT_TRY(txn.renew());
+    return true;
+}
+
 }  // namespace
 
 Result<OffsetSpec> parse_offset_spec(std::string_view text, Micros now) {
@@ -304,12 +317,8 @@ Status read_topic(Log& log, std::string_view topic, const ReadOptions& o, const 
         if (complete && (!o.follow || w.bounded())) return {};
         if (!o.follow && w.walked() == before) return {};  // nothing more to read
         if (complete || w.walked() == before) {  // wait for new events
-            if (hooks.idle) EVT_TRY(hooks.idle());
-            if (!watcher) watcher = std::make_unique<LogWatcher>(log.path());
-            txn.reset();
-            if (hooks.stop && hooks.stop()) return {};
-            watcher->wait(idle_wait_ms(idle++));
-            EVT_TRY(txn.renew());
+            EVT_ASSIGN(bool more, wait_for_more(log, txn, hooks, watcher, idle));
+            if (!more) return {};
             EVT_TRY(w.refresh_ends(txn));
         } else {
             idle = 0;
@@ -359,12 +368,8 @@ Status read_stream(Log& log, std::string_view topic, std::string_view subject, c
         }
         if (stop || !o.follow) return {};
         if (version > before) idle = 0;
-        if (hooks.idle) EVT_TRY(hooks.idle());
-        if (!watcher) watcher = std::make_unique<LogWatcher>(log.path());
-        txn.reset();
-        if (hooks.stop && hooks.stop()) return {};
-        watcher->wait(idle_wait_ms(idle++));
-        EVT_TRY(txn.renew());
+        EVT_ASSIGN(bool more, wait_for_more(log, txn, hooks, watcher, idle));
+        if (!more) return {};
     }
 }
 
