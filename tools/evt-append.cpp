@@ -5,6 +5,7 @@
 #include "core/cli/output.hpp"
 #include "core/event/format.hpp"
 #include "core/backend/ingest.hpp"
+#include "core/lint/catalog_index.hpp"
 #include "tools/common/runner.hpp"
 
 namespace {
@@ -27,6 +28,7 @@ struct Options {
     std::string source = "/evt";
     bool require_id = false;
     bool keep_position = false;
+    std::string catalog;
 };
 
 evt::Result<int> run(const Options& o) {
@@ -47,6 +49,15 @@ evt::Result<int> run(const Options& o) {
     EVT_ASSIGN(fo.max_bytes, parse_size(o.max_bytes));
     if (!o.key.empty()) {
         EVT_ASSIGN(fo.key_pointer, event::to_json_pointer(o.key));
+    }
+    if (!o.catalog.empty()) {
+        // Loaded before the log is opened: a broken catalog stores nothing.
+        EVT_ASSIGN(auto index, lint::CatalogIndex::load(o.catalog));
+        if (index.size() == 0) return make_error(ErrorKind::invalid, "{}: the catalog defines no events", o.catalog);
+        auto shared = std::make_shared<const lint::CatalogIndex>(std::move(index));
+        fo.check_event = [shared](std::string_view type, const std::vector<std::string_view>& keys) {
+            return shared->check(type, keys);
+        };
     }
     using backend::BadLines;
     backend::Sync sync = o.sync == "each"   ? backend::Sync::each
@@ -139,6 +150,8 @@ int main(int argc, char** argv) {
         app.add_option("--source", o->source, "source of events that have none (default /evt)");
         app.add_flag("--require-id", o->require_id, "reject events without an id instead of filling one");
         app.add_flag("--keep-position", o->keep_position, "keep evttopic/evtpartition/... attributes on input");
+        app.add_option("--catalog", o->catalog,
+                       "reject events whose type is not in this catalog or whose data lacks its required fields");
         return [o] { return run(*o); };
     });
 }

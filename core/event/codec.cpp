@@ -198,6 +198,8 @@ Result<Prepared> Codec::prepare(std::string_view line, Micros now) {
     bool has_specversion = false, has_id = false, has_source = false, has_time = false, has_position = false;
     std::string_view partitionkey;
     bool has_partitionkey = false;
+    simdjson::dom::element data;
+    bool has_data = false;
     unsigned seen_mask = 0;
     for (auto field : obj) {
         std::string_view k = field.key;
@@ -241,12 +243,22 @@ Result<Prepared> Codec::prepare(std::string_view line, Micros now) {
         } else if (k == "partitionkey") {
             if (v.get_string().get(partitionkey)) return Error{ErrorKind::invalid, "'partitionkey' must be a string"};
             has_partitionkey = true;
+        } else if (k == "data") {
+            data = v;
+            has_data = true;
         } else if (is_position_attribute(k)) {
             has_position = true;
         }
     }
     if (p.type.data() == nullptr) return Error{ErrorKind::invalid, "'type' is missing"};
     if (!has_id && opt_.require_id) return Error{ErrorKind::invalid, "'id' is missing (--require-id)"};
+    if (opt_.check_event) {
+        data_keys_.clear();
+        simdjson::dom::object fields;
+        if (has_data && !data.get_object().get(fields))
+            for (auto f : fields) data_keys_.push_back(f.key);
+        if (auto why = opt_.check_event(p.type, data_keys_)) return Error{ErrorKind::invalid, std::move(*why)};
+    }
 
     if (!opt_.key_pointer.empty()) {
         simdjson::dom::element kv;

@@ -21,8 +21,11 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/util/result.hpp"
 #include "core/util/units.hpp"
@@ -36,6 +39,12 @@ struct FillOptions {
     bool keep_position = false;
     std::string key_pointer;  // JSON pointer for --key ("/data/customer_id"); empty: partitionkey, subject
     std::size_t max_bytes = 1 << 20;
+    // An extra check of each event (evt-append --catalog): given the type and
+    // the top-level keys of `data` (empty when data is absent or not an
+    // object), the reason to reject the event, or nothing. Called on the
+    // thread that owns the Codec; must be safe to share between Codecs.
+    std::function<std::optional<std::string>(std::string_view type, const std::vector<std::string_view>& data_keys)>
+        check_event;
 };
 
 struct Prepared {
@@ -75,6 +84,7 @@ private:
     std::string scratch_;  // stripped body
     std::string key_buf_;
     std::string id_buf_;
+    std::vector<std::string_view> data_keys_;
     Uuid7Generator uuid_;
 };
 

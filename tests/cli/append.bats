@@ -531,3 +531,39 @@ EOF
   run --separate-stderr "$REPLAY" -t fresh
   [ "$status" -eq 66 ]
 }
+
+@test "--catalog: an unknown type or a missing required field stops the append at its line (65)" {
+  local cat="$EVT_SRC/tests/fixtures/lint/good.yaml"
+  printf '%s\n' '{"type":"OrderPlaced","data":{"orderId":"o1","placedAt":"2026-11-01T00:00:00Z"}}' \
+    '{"type":"ChargeCard","data":{}}' '{"type":"OrderPlaced","data":{"orderId":"o3"}}' > in.ndjson
+  run --separate-stderr "$APPEND" -t t --catalog "$cat" < in.ndjson
+  [ "$status" -eq 65 ]
+  [[ "$stderr" == *"line 2: type 'ChargeCard' is not in the catalog"* ]]
+  assert_eq "$("$REPLAY" -t t --no-position | jq -r .data.orderId)" o1
+  run --separate-stderr "$APPEND" -t s --catalog "$cat" --skip-bad --rejects rej.ndjson < in.ndjson
+  [ "$status" -eq 65 ]
+  assert_eq "$(jq -c '[.line, .reason]' rej.ndjson | tr '\n' ' ')" \
+    "[2,\"type 'ChargeCard' is not in the catalog\"] [3,\"data lacks the required field 'placedAt' of 'OrderPlaced'\"] "
+  assert_eq "$(count_events s)" 1
+}
+
+@test "--catalog: a missing catalog is 66 and a broken one 65, with nothing stored" {
+  events 3 > in.ndjson
+  run --separate-stderr "$APPEND" -t t --catalog nowhere.yaml < in.ndjson
+  [ "$status" -eq 66 ]
+  run --separate-stderr "$APPEND" -t t --catalog "$EVT_SRC/tests/fixtures/lint/broken.yaml" < in.ndjson
+  [ "$status" -eq 65 ]
+  [[ "$stderr" == *"broken.yaml:"*":"*": "* ]]
+  run --separate-stderr "$REPLAY" -t t
+  [ "$status" -eq 66 ]
+}
+
+@test "--catalog: an AsyncAPI document is a catalog too (message names are the types)" {
+  local doc="$EVT_SRC/tests/fixtures/lint/asyncapi/streetlights-kafka-3.yml"
+  run --separate-stderr "$APPEND" -t t --catalog "$doc" <<< '{"type":"lightMeasured","data":{"id":1,"lumens":3}}'
+  [ "$status" -eq 0 ]
+  run --separate-stderr "$APPEND" -t t --catalog "$doc" <<< '{"type":"LightMeasured"}'
+  [ "$status" -eq 65 ]
+  [[ "$stderr" == *"type 'LightMeasured' is not in the catalog"* ]]
+  assert_eq "$(count_events t)" 1
+}

@@ -114,3 +114,21 @@ TEST_CASE("kcat-style format tokens render and unknown ones are refused") {
     CHECK(event::TextFormat::compile("%q").error().message ==
           "unknown format token '%q' (known: %t %p %o %k %s %T %S %%)");
 }
+
+TEST_CASE("codec hands the type and data's top-level keys to check_event and rejects on its reason") {
+    FillOptions fo;
+    std::vector<std::string> seen;
+    fo.check_event = [&](std::string_view type, const std::vector<std::string_view>& keys) -> std::optional<std::string> {
+        std::string line(type);
+        for (auto k : keys) line += " " + std::string(k);
+        seen.push_back(line);
+        if (type == "Bad") return std::string("no Bad here");
+        return std::nullopt;
+    };
+    Codec c(fo);
+    REQUIRE(c.prepare(R"({"type":"A","data":{"x":1,"y":{"z":2}}})", 1000).ok());
+    REQUIRE(c.prepare(R"({"type":"B","data":[1,2]})", 1000).ok());
+    REQUIRE(c.prepare(R"({"type":"C"})", 1000).ok());
+    CHECK(prep_error(c, R"({"type":"Bad","data":{}})") == "no Bad here");
+    CHECK(seen == std::vector<std::string>{"A x y", "B", "C", "Bad"});
+}
