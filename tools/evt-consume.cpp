@@ -18,6 +18,7 @@ struct Options {
     std::string mode = "log", assign = "range", from = "earliest", commit = "auto";
     std::string session_timeout = "10s", visibility = "30s";
     std::string exec;
+    std::string on_lost = "warn";
     bool shell = false;
 };
 
@@ -28,6 +29,7 @@ evt::Result<int> run(Options& o) {
     c.strategy = o.assign == "roundrobin" ? group::Strategy::roundrobin : group::Strategy::range;
     c.from_latest = o.from == "latest";
     c.auto_commit = o.commit == "auto";
+    c.fail_on_lost = o.on_lost == "fail";
     EVT_ASSIGN(c.session_timeout, parse_duration(o.session_timeout));
     EVT_ASSIGN(c.visibility, parse_duration(o.visibility));
     std::optional<cli::Command> cmd;
@@ -62,6 +64,7 @@ evt::Result<int> run(Options& o) {
     hooks.flush = [&] { return out.flush(); };
     hooks.stop = [] { return g_stop != 0; };
     hooks.note = [](const std::string& m) { tool::note(m); };
+    hooks.warn = [](const std::string& m) { tool::warn(m); };
     EVT_TRY(consumer.run(handler, hooks));
     EVT_TRY(out.flush());
     return 0;
@@ -97,6 +100,10 @@ int main(int argc, char** argv) {
         app.add_option("--dlq", c.dlq, "queue mode: the dead-letter topic (default TOPIC.dlq)");
         app.add_option("--exec", o->exec, "run CMD once per event (event on stdin); commit on exit 0");
         app.add_flag("--shell", o->shell, "run --exec's CMD with /bin/sh -c");
+        app.add_option("--on-lost", o->on_lost,
+                       "warn (default: go on at the log start) or fail (exit 66) when retention removed events "
+                       "the group had not read")
+            ->check(CLI::IsMember({"warn", "fail"}));
         app.add_option("--batch", c.batch, "events per round (default 4096)")->check(CLI::Range(1, 1 << 20));
         return [o] { return run(*o); };
     });

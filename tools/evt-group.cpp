@@ -34,6 +34,10 @@ nlohmann::json to_json(const group::GroupView& v) {
         j["committed"] = r.committed ? nlohmann::json(*r.committed) : nlohmann::json();
         j["member"] = r.member.empty() ? nlohmann::json() : nlohmann::json(r.member);
         if (v.state.mode == group::Mode::queue) j["in_flight"] = r.in_flight;
+        if (v.retention) {  // topics with retention or compaction: where the log starts now
+            j["log_start"] = r.log_start;
+            j["lost"] = r.lost;
+        }
         parts.push_back(j);
     }
     nlohmann::json out = {{"group", v.state.name}, {"mode", group::mode_name(v.state.mode)},
@@ -92,12 +96,20 @@ Result<int> describe(const Options& o) {
     bool queue = v.state.mode == group::Mode::queue;
     std::vector<std::string> head = {"TOPIC", "PARTITION", "MEMBER", "HOST/PID", "COMMITTED", "LOG END", "LAG"};
     if (queue) head.push_back("IN FLIGHT");
-    evt::cli::Table t(head, {false, true, false, false, true, true, true, true});
+    if (v.retention) {
+        head.insert(head.begin() + 5, "LOG START");
+        head.push_back("LOST");
+    }
+    evt::cli::Table t(head, {false, true, false, false, true, true, true, true, true, true});
     for (const auto& r : v.partitions) {
         std::vector<std::string> row = {v.state.topic, std::to_string(r.partition), r.member.empty() ? "-" : r.member,
                                         r.pid ? fmt::format("{}/{}", r.host, r.pid) : "-", opt(r.committed),
                                         std::to_string(r.log_end), std::to_string(r.lag)};
         if (queue) row.push_back(std::to_string(r.in_flight));
+        if (v.retention) {
+            row.insert(row.begin() + 5, std::to_string(r.log_start));
+            row.push_back(std::to_string(r.lost));
+        }
         t.add(row);
     }
     std::string head_line = fmt::format("Group: {}  mode: {}  topic: {}  members: {}  generation: {}  assign: {}\n",

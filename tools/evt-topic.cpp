@@ -18,6 +18,7 @@ struct Options {
     std::uint32_t partitions = 1;
     std::string retention;
     std::string retention_bytes;
+    std::string tombstone_retention;
     bool compact = false;
     std::string format = "table";
     bool if_not_exists = false;
@@ -38,6 +39,10 @@ Result<int> create(const Options& o) {
     }
     if (!o.retention_bytes.empty()) {
         EVT_ASSIGN(to.retention_bytes, evt::parse_size(o.retention_bytes));
+    }
+    if (!o.tombstone_retention.empty()) {
+        if (!o.compact) return evt::Error{evt::ErrorKind::usage, "--tombstone-retention needs --compact"};
+        EVT_ASSIGN(to.tombstone_retention, evt::parse_duration(o.tombstone_retention));
     }
     EVT_ASSIGN(auto lg, open(o, evt::backend::Access::write));
     auto t = lg->create_topic(o.name, to);
@@ -97,6 +102,7 @@ Result<int> describe(const Options& o) {
                             {"created", evt::format_time_ms(t.created)}, {"compact", t.compact},
                             {"retention_ms", t.retention / 1000}, {"retention_bytes", t.retention_bytes},
                             {"partition_detail", parts}};
+        if (t.compact) j["tombstone_retention_ms"] = t.tombstone_retention / 1000;
         evt::tool::write_out(j.dump() + "\n");
         return 0;
     }
@@ -104,7 +110,8 @@ Result<int> describe(const Options& o) {
         "Topic: {}  partitions: {}  events: {}  on disk: {}  created: {}\nRetention: {}{}{}\n\n{}", t.name,
         t.partitions, total, evt::format_size(bytes), evt::format_time_ms(t.created),
         t.retention ? evt::format_duration(t.retention) : "forever",
-        t.retention_bytes ? "  max " + evt::format_size(t.retention_bytes) : "", t.compact ? "  compacted" : "",
+        t.retention_bytes ? "  max " + evt::format_size(t.retention_bytes) + " per partition" : "",
+        t.compact ? "  compacted (tombstones kept " + evt::format_duration(t.tombstone_retention) + ")" : "",
         table.render()));
     return 0;
 }
@@ -133,7 +140,7 @@ Result<int> partition_of(const Options& o) {
 
 int main(int argc, char** argv) {
     evt::tool::Spec spec{"evt-topic", "Create, list, describe, alter and delete topics.",
-                         {"evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact]",
+                         {"evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact [--tombstone-retention DUR]]",
                           "evt-topic list [--format text|json]",
                           "evt-topic describe NAME [--format table|json]",
                           "evt-topic alter NAME --partitions N",
@@ -149,12 +156,15 @@ int main(int argc, char** argv) {
             ctx.usage(s, {std::move(usage)});
             return s;
         };
-        auto* c = sub("create", "create a topic", "evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact]");
+        auto* c = sub("create", "create a topic", "evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact [--tombstone-retention DUR]]");
         c->add_option("NAME", o->name, "the topic")->required();
         c->add_option("-P,--partitions", o->partitions, "number of partitions (default 1)")->check(CLI::Range(1, 256));
         c->add_option("--retention", o->retention, "keep events this long, e.g. 7d")->check(evt::tool::Duration);
         c->add_option("--retention-bytes", o->retention_bytes, "keep at most this much per partition")->check(evt::tool::Size);
         c->add_flag("--compact", o->compact, "keep only the latest event per key");
+        c->add_option("--tombstone-retention", o->tombstone_retention,
+                      "with --compact: keep a tombstone (\"data\":null, \"evttombstone\":true) this long (default 1d)")
+            ->check(evt::tool::Duration);
         c->add_flag("--if-not-exists", o->if_not_exists, "succeed if the topic already exists");
         auto* l = sub("list", "name the topics", "evt-topic list [--format text|json]");
         l->add_option("--format", o->format, "text (names) or json")->check(CLI::IsMember({"text", "table", "json"}));

@@ -22,12 +22,15 @@ Result<GroupView> view(log::Log& lg, store::Txn& txn, GroupStore& gs, const Grou
     EVT_ASSIGN(auto topic, lg.find_topic(txn, s.topic));
     if (!topic) return v;
     EVT_ASSIGN(v.counts, gs.counts(txn, s.name, s.topic));
+    v.retention = topic->removes();
     for (std::uint32_t p = 0; p < topic->partitions; ++p) {
         PartitionRow r;
         r.partition = p;
         EVT_ASSIGN(log::PartitionInfo info, lg.partition_info(txn, *topic, p));
+        r.log_start = info.start;
         r.log_end = info.end;
         EVT_ASSIGN(r.committed, gs.offset(txn, s.name, s.topic, p));
+        if (r.committed && *r.committed < info.start && topic->expires()) r.lost = info.start - *r.committed;
         std::uint64_t from = r.committed ? std::max(*r.committed, info.start) : info.start;
         r.lag = info.end > from ? info.end - from : 0;
         EVT_ASSIGN(auto holder, gs.claim(txn, s.name, s.topic, p));

@@ -25,8 +25,10 @@ struct PartitionRow {
     std::string host;
     int pid = 0;
     std::optional<std::uint64_t> committed;
+    std::uint64_t log_start = 0;  // the first offset present (retention moves it)
     std::uint64_t log_end = 0;
     std::uint64_t lag = 0;
+    std::uint64_t lost = 0;  // events retention removed before the group read them
     std::uint64_t in_flight = 0;  // queue mode: leased now
 };
 
@@ -35,6 +37,7 @@ struct GroupView {
     std::vector<Member> members;  // live ones
     std::vector<PartitionRow> partitions;
     QueueCounts counts;
+    bool retention = false;  // the topic removes records (retention or compaction)
 };
 
 Result<std::vector<GroupView>> list_groups(log::Log& lg);

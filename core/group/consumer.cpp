@@ -202,6 +202,7 @@ Status Consumer::rebalance() {
             EVT_TRY(gs.put_claim(txn, o_.group, o_.topic, p, me_.id));
             EVT_ASSIGN(auto off, gs.offset(txn, o_.group, o_.topic, p));
             EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
+            if (off && *off < info.start && topic_.expires()) EVT_TRY(lost(p, *off, info.start));
             std::uint64_t start = off ? std::max(*off, info.start) : (o_.from_latest ? info.end : info.start);
             if (!off && o_.from_latest) EVT_TRY(gs.put_offset(txn, o_.group, o_.topic, p, start, now));
             owned_[p] = start;
@@ -267,12 +268,19 @@ Result<std::size_t> Consumer::deliver_log(const Handler& h) {
     for (auto& [p, next] : owned_) {
         EVT_ASSIGN(log::PartitionInfo info, log_.partition_info(txn, topic_, p));
         std::uint64_t end = o_.follow ? info.end : std::min(info.end, stop_at_[p]);
-        if (next < info.start) next = info.start;  // retention moved the start
+        if (next < info.start) {  // retention moved the start
+            if (topic_.expires()) EVT_TRY(lost(p, next, info.start));
+            next = info.start;
+        }
         std::size_t mine = 0;
         while (next < end && mine < share) {
             log::RecordView rec;
             EVT_ASSIGN(bool found, log_.record_at(txn, topic_, p, next, rec));
-            if (!found) break;
+            if (!found) {  // a compacted topic's gap: go on at the next record
+                EVT_ASSIGN(found, log_.record_from(txn, topic_, p, next, rec));
+                if (!found || rec.offset >= end) break;
+                next = rec.offset;
+            }
             Micros backoff = 100'000;
             for (;;) {
                 EVT_ASSIGN(bool ok, h(rec, 1));
@@ -288,6 +296,19 @@ Result<std::size_t> Consumer::deliver_log(const Handler& h) {
         }
     }
     return n;
+}
+
+// The committed position fell off the start of the partition: retention
+// removed events this group never read.
+Status Consumer::lost(std::uint32_t p, std::uint64_t from, std::uint64_t start) const {
+    std::string what = fmt::format(
+        "group '{}', topic '{}' partition {}: events {}..{} were removed by retention before this group read them",
+        o_.group, o_.topic, p, from, start - 1);
+    if (o_.fail_on_lost) return Error{ErrorKind::not_found, what + " (--on-lost fail)"};
+    std::string m = what + fmt::format("; continuing at the log start offset {}", start);
+    if (hooks_ && hooks_->warn) hooks_->warn(m);
+    else note(m);
+    return {};
 }
 
 bool Consumer::done() const {

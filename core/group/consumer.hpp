@@ -56,6 +56,9 @@ struct ConsumerOptions {
     std::uint32_t max_deliveries = 5;
     std::string dlq;           // default TOPIC.dlq
     std::size_t batch = 4096;  // events per round
+    // A committed offset that retention passed (the events are gone): warn
+    // and go on at the log start offset, or fail (ErrorKind::not_found).
+    bool fail_on_lost = false;
 };
 
 // Handles one event; delivery is 1 for a first delivery (queue mode counts
@@ -67,6 +70,7 @@ struct ConsumerHooks {
     std::function<Status()> flush;           // make delivered output durable downstream
     std::function<bool()> stop;              // true: leave the group and return
     std::function<void(const std::string&)> note;  // membership changes, refused commits
+    std::function<void(const std::string&)> warn;  // events lost to retention (else note)
 };
 
 class Consumer {
@@ -89,6 +93,7 @@ private:
     Status scan_queue(store::Txn& txn, GroupStore& gs, std::uint32_t p, Micros now, std::size_t limit, bool& drained,
                       const std::function<Status(std::uint64_t off, const Lease* lease)>& fn);
     bool done() const;
+    Status lost(std::uint32_t p, std::uint64_t from, std::uint64_t start) const;
     void note(const std::string& m) const {
         if (hooks_ && hooks_->note) hooks_->note(m);
     }

@@ -1,5 +1,6 @@
 #include "core/log/appender.hpp"
 
+#include "core/log/retention.hpp"
 #include "core/stream/stream_index.hpp"
 #include "core/util/hash.hpp"
 
@@ -294,7 +295,7 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
     }
     EVT_TRY(link_streams(txn, streams));
     for (std::size_t i = 0; i < batch_->items_.size(); ++i) {
-        const Item& it = batch_->items_[i];
+        Item& it = batch_->items_[i];
         if (it.skipped) continue;
         const StreamLink& link = links_[i];
         std::string_view key_text = str(it.key_off, it.key_len), type = str(it.type_off, it.type_len),
@@ -302,11 +303,33 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
         OffsetKey key(it.pos.offset);
         MDB_val v{record_size(key_text, type, json, link), nullptr};
         EVT_TRY(parts[it.pos.partition].cursor.put(store::val(key.view()), v, MDB_APPEND | MDB_RESERVE));
+        it.tombstone = topic_.compact && it.has_key && is_tombstone_json(json);
         encode_record(static_cast<char*>(v.mv_data), it.pos.time, it.has_key, key_text, type, json, link,
-                      it.payload_crc);
+                      it.payload_crc, it.tombstone);
     }
     if (opt_.idempotent) EVT_TRY(write_id_index(txn, ids));
+    if (topic_.removes()) EVT_TRY(clean(txn, now));
     next_rr_ = rr;
+    return {};
+}
+
+// Compaction of what was written, then retention of each partition written
+// to, with a budget of twice what was appended there (so removal keeps up with
+// appends) plus a little for leftovers: bounded work, never a pause.
+Status Appender::clean(WriteTxn& txn, Micros now) {
+    Cleaner c(txn, topic_, now);
+    std::vector<std::uint64_t> written(topic_.partitions, 0);
+    for (const Item& it : batch_->items_) {
+        if (it.skipped) continue;
+        ++written[it.pos.partition];
+        if (topic_.compact && it.has_key)
+            EVT_TRY(c.compacted_write(it.pos.partition, it.pos.offset, str(it.key_off, it.key_len), it.tombstone));
+    }
+    for (std::uint32_t p = 0; p < topic_.partitions; ++p) {
+        if (!written[p]) continue;
+        bool more = false;
+        EVT_TRY(c.enforce(p, 2 * written[p] + 64, more));
+    }
     return {};
 }
 
@@ -329,7 +352,7 @@ CommitResult Appender::committed(Batch& batch, const StoredFn& on_stored) {
 
 Result<CommitResult> Appender::commit(Batch& batch, const StoredFn& on_stored) {
     if (batch.empty()) return CommitResult{};
-    Micros now = now_micros();
+    Micros now = clock_now();
     EVT_TRY(log_.write([&](WriteTxn& txn) { return write(txn, batch, now); }));
     return committed(batch, on_stored);
 }

@@ -11,7 +11,12 @@
 // Partition of an event: the explicit partition if set, else
 // murmur2(key) % partitions for keyed events, else round-robin.
 // Append time is max(now, the partition's last append time), so it never goes
-// back and time seeks can binary-search.
+// back and time seeks can binary-search; now is log::clock_now() (EVT_NOW).
+//
+// Topics with retention or compaction are cleaned in the same transaction
+// (retention.hpp): a keyed event of a compacted topic removes its key's
+// previous record; each partition written to loses at most twice as many
+// expired records as it gained (plus 64). Topics without either pay nothing.
 //
 // With `idempotent`, an event whose id was appended to this topic (by an
 // idempotent append) within the window, or earlier in the same batch, is
@@ -98,6 +103,7 @@ private:
         std::uint32_t payload_crc;         // record.hpp: computed where the batch is built
         bool has_key, has_subject;
         bool skipped;
+        bool tombstone;  // set when written to a compacted topic
         Position pos;
     };
     std::string_view str(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
@@ -131,6 +137,7 @@ private:
     Status mark_duplicates(store::WriteTxn& txn, MDB_dbi ids, Micros now);
     Status link_streams(store::WriteTxn& txn, MDB_dbi streams);
     Status write_id_index(store::WriteTxn& txn, MDB_dbi ids);
+    Status clean(store::WriteTxn& txn, Micros now);
     std::string_view str(std::uint32_t off, std::uint32_t len) const { return batch_->str(off, len); }
 
     Log& log_;

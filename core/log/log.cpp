@@ -1,6 +1,8 @@
 #include "core/log/log.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <charconv>
 
 namespace evt::log {
 
@@ -12,7 +14,7 @@ namespace {
 
 constexpr const char* kMetaDb = "meta";
 constexpr const char* kTopicsDb = "topics";
-constexpr std::size_t kTopicValue = 36;
+constexpr std::size_t kTopicValue = 44;
 
 std::string encode_topic(const TopicConfig& t) {
     std::string v(kTopicValue, '\0');
@@ -22,6 +24,7 @@ std::string encode_topic(const TopicConfig& t) {
     put_le<std::int64_t>(v.data() + 16, t.retention);
     put_le<std::uint64_t>(v.data() + 24, t.retention_bytes);
     put_le<std::uint32_t>(v.data() + 32, t.compact ? 1u : 0u);
+    put_le<std::int64_t>(v.data() + 36, t.tombstone_retention);
     return v;
 }
 
@@ -35,6 +38,7 @@ Result<TopicConfig> decode_topic(std::string_view name, std::string_view v) {
     t.retention = get_le<std::int64_t>(v.data() + 16);
     t.retention_bytes = get_le<std::uint64_t>(v.data() + 24);
     t.compact = (get_le<std::uint32_t>(v.data() + 32) & 1) != 0;
+    t.tombstone_retention = get_le<std::int64_t>(v.data() + 36);
     if (t.partitions == 0 || t.partitions > kMaxPartitions)
         return make_error(ErrorKind::corrupt, "topic '{}': {} partitions", name, t.partitions);
     return t;
@@ -52,6 +56,24 @@ std::string records_db(std::uint32_t topic_id, std::uint32_t partition) {
 }
 std::string streams_db(std::uint32_t topic_id) { return fmt::format("s:{}", topic_id); }
 std::string ids_db(std::uint32_t topic_id) { return fmt::format("i:{}", topic_id); }
+std::string keys_db(std::uint32_t topic_id) { return fmt::format("k:{}", topic_id); }
+std::string tombstones_db(std::uint32_t topic_id, std::uint32_t partition) {
+    return fmt::format("t:{}:{}", topic_id, partition);
+}
+
+Micros clock_now() {
+    static const Micros fixed = [] {
+        const char* s = std::getenv("EVT_NOW");
+        if (!s || !*s) return Micros(0);
+        std::string_view text(s);
+        Micros v = 0;
+        auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (r.ec == std::errc() && r.ptr == text.data() + text.size()) return v;
+        auto t = parse_time(text, now_micros());
+        return t.ok() ? *t : Micros(0);
+    }();
+    return fixed ? fixed : now_micros();
+}
 
 Result<MDB_dbi> records_dbi(Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create) {
     return txn.dbi(records_db(topic_id, partition), create, MDB_INTEGERKEY);
@@ -61,6 +83,12 @@ Result<MDB_dbi> streams_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
 }
 Result<MDB_dbi> ids_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(ids_db(topic_id), create, MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED);
+}
+Result<MDB_dbi> keys_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
+    return txn.dbi(keys_db(topic_id), create, MDB_INTEGERKEY);
+}
+Result<MDB_dbi> tombstones_dbi(Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create) {
+    return txn.dbi(tombstones_db(topic_id, partition), create, MDB_INTEGERKEY);
 }
 
 Status check_topic_name(std::string_view name) {
@@ -189,8 +217,15 @@ Result<TopicConfig> Log::create_topic(WriteTxn& txn, std::string_view name, cons
     char next[4];
     put_le<std::uint32_t>(next, id + 1);
     EVT_TRY(txn.put(meta, "next_topic_id", std::string_view(next, 4)));
-    TopicConfig t{std::string(name), id, o.partitions, now_micros(), o.retention, o.retention_bytes, o.compact};
+    if (o.retention < 0 || o.tombstone_retention < 0)
+        return Error{ErrorKind::usage, "a retention cannot be negative"};
+    TopicConfig t{std::string(name), id, o.partitions, clock_now(), o.retention, o.retention_bytes, o.compact,
+                  o.tombstone_retention};
     for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(created(records_dbi(txn, id, p, true)));
+    if (t.compact) {
+        EVT_TRY(created(keys_dbi(txn, id, true)));
+        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(created(tombstones_dbi(txn, id, p, true)));
+    }
     EVT_TRY(created(streams_dbi(txn, id, true)));
     EVT_TRY(created(ids_dbi(txn, id, true)));
     EVT_TRY(write_topic(txn, t));
@@ -233,8 +268,10 @@ Result<TopicConfig> Log::alter_partitions(std::string_view name, std::uint32_t p
             return make_error(ErrorKind::usage, "topic '{}' already has {} partitions", name, t.partitions);
         if (partitions > kMaxPartitions)
             return make_error(ErrorKind::usage, "--partitions must be between 1 and {}", kMaxPartitions);
-        for (std::uint32_t p = t.partitions; p < partitions; ++p)
+        for (std::uint32_t p = t.partitions; p < partitions; ++p) {
             EVT_TRY(created(records_dbi(txn, t.id, p, true)));
+            if (t.compact) EVT_TRY(created(tombstones_dbi(txn, t.id, p, true)));
+        }
         t.partitions = partitions;
         return write_topic(txn, t);
     });
@@ -252,7 +289,11 @@ Status Log::delete_topic(std::string_view name) {
             env_->dbi_cache().erase(db);
             return s;
         };
-        for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(drop(records_db(t.id, p), MDB_INTEGERKEY));
+        for (std::uint32_t p = 0; p < t.partitions; ++p) {
+            EVT_TRY(drop(records_db(t.id, p), MDB_INTEGERKEY));
+            EVT_TRY(drop(tombstones_db(t.id, p), MDB_INTEGERKEY));
+        }
+        EVT_TRY(drop(keys_db(t.id), MDB_INTEGERKEY));
         EVT_TRY(drop(streams_db(t.id), MDB_INTEGERKEY));
         EVT_TRY(drop(ids_db(t.id), MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED));
         EVT_ASSIGN(MDB_dbi topics, txn.dbi(kTopicsDb, true));
@@ -269,8 +310,9 @@ Result<PartitionInfo> Log::partition_info(Txn& txn, const TopicConfig& t, std::u
     MDB_val k, v;
     EVT_ASSIGN(bool any, c.get(k, v, MDB_FIRST));
     if (!any) {
-        // No records: start and end are 0. (Nothing removes records yet;
-        // retention, issue 9, will have to keep the end offset somewhere.)
+        // No records: start and end are 0. Retention and compaction never
+        // remove a partition's last record, so a partition that had records
+        // always keeps its end offset (schemas/STORAGE.md section 5).
         return info;
     }
     info.start = offset_of(k.mv_data);
@@ -302,15 +344,34 @@ Result<bool> Log::record_at(Txn& txn, const TopicConfig& t, std::uint32_t p, std
     return true;
 }
 
+Result<bool> Log::record_from(Txn& txn, const TopicConfig& t, std::uint32_t p, std::uint64_t offset,
+                              RecordView& out) {
+    auto dbi = records_dbi(txn, t.id, p, false);
+    if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Result<bool>(false) : dbi.error();
+    EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
+    OffsetKey key(offset);
+    MDB_val k = store::val(key.view()), v;
+    EVT_ASSIGN(bool found, c.get(k, v, MDB_SET_RANGE));
+    if (!found) return false;
+    EVT_ASSIGN(out, decode_record(store::view(v)));
+    out.partition = p;
+    out.offset = offset_of(k.mv_data);
+    return true;
+}
+
 Result<std::uint64_t> Log::seek_time(Txn& txn, const TopicConfig& t, std::uint32_t p, Micros at) {
     EVT_ASSIGN(PartitionInfo info, partition_info(txn, t, p));
     std::uint64_t lo = info.start, hi = info.end;  // answer in [lo, hi]
     while (lo < hi) {
         std::uint64_t mid = lo + (hi - lo) / 2;
         RecordView r;
-        EVT_ASSIGN(bool found, record_at(txn, t, p, mid, r));
-        if (!found) return make_error(ErrorKind::corrupt, "partition {} of '{}' has a gap at offset {}", p, t.name, mid);
-        if (r.time < at) lo = mid + 1;
+        // Compacted topics have gaps: the first record at or after mid stands for it.
+        EVT_ASSIGN(bool found, record_from(txn, t, p, mid, r));
+        if (!found || r.offset >= hi) {
+            hi = mid;
+            continue;
+        }
+        if (r.time < at) lo = r.offset + 1;
         else hi = mid;
     }
     return lo;

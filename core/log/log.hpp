@@ -29,8 +29,15 @@
 
 namespace evt::log {
 
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;
 constexpr std::uint32_t kMaxPartitions = 256;
+// Kafka's delete.retention.ms default: a tombstone stays a day.
+constexpr Micros kDefaultTombstoneRetention = 24LL * 3600 * 1000000;
+
+// The clock of appends and retention: the wall clock, unless the environment
+// variable EVT_NOW holds a time (RFC 3339, or microseconds since the epoch),
+// which tests use to make hours pass in seconds. Read once per process.
+Micros clock_now();
 
 struct TopicConfig {
     std::string name;
@@ -40,6 +47,11 @@ struct TopicConfig {
     Micros retention = 0;              // 0: keep forever
     std::uint64_t retention_bytes = 0; // 0: no size limit
     bool compact = false;
+    Micros tombstone_retention = kDefaultTombstoneRetention;  // compacted topics
+    // Records can be removed: time or size retention, or compaction.
+    bool removes() const { return retention > 0 || retention_bytes > 0 || compact; }
+    // Records can be removed from the start (the start offset moves past events).
+    bool expires() const { return retention > 0 || retention_bytes > 0; }
 };
 
 struct PartitionInfo {
@@ -57,17 +69,22 @@ struct TopicOptions {
     Micros retention = 0;
     std::uint64_t retention_bytes = 0;
     bool compact = false;
+    Micros tombstone_retention = kDefaultTombstoneRetention;
 };
 
 // Names of the databases of a topic.
 std::string records_db(std::uint32_t topic_id, std::uint32_t partition);
 std::string streams_db(std::uint32_t topic_id);
 std::string ids_db(std::uint32_t topic_id);
+std::string keys_db(std::uint32_t topic_id);                            // compacted topics
+std::string tombstones_db(std::uint32_t topic_id, std::uint32_t partition);  // compacted topics
 
 // Open (or create) a topic's databases with their flags.
 Result<MDB_dbi> records_dbi(store::Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create);
 Result<MDB_dbi> streams_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
 Result<MDB_dbi> ids_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<MDB_dbi> keys_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<MDB_dbi> tombstones_dbi(store::Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create);
 
 Status check_topic_name(std::string_view name);
 
@@ -98,6 +115,10 @@ public:
     // The record at an offset; found=false when absent.
     Result<bool> record_at(store::Txn& txn, const TopicConfig& t, std::uint32_t p, std::uint64_t offset,
                            RecordView& out);
+    // The first record at or after `offset` (compacted topics have gaps);
+    // found=false when there is none.
+    Result<bool> record_from(store::Txn& txn, const TopicConfig& t, std::uint32_t p, std::uint64_t offset,
+                             RecordView& out);
     // The first offset in [start, end) appended at or after `t` (binary search).
     Result<std::uint64_t> seek_time(store::Txn& txn, const TopicConfig& t, std::uint32_t p, Micros at);
 

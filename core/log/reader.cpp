@@ -352,6 +352,10 @@ Status read_stream(Log& log, std::string_view topic, std::string_view subject, c
                 chain.emplace_back(p, off);
                 RecordView rec;
                 EVT_ASSIGN(bool found, log.record_at(txn, t, p, off, rec));
+                if (!found && t.removes()) {  // retention or compaction removed it and all before it
+                    chain.pop_back();
+                    break;
+                }
                 if (!found) return make_error(ErrorKind::corrupt, "stream '{}': version {} is missing", subject, v);
                 p = rec.link.prev_partition;
                 off = rec.link.prev_offset;

@@ -16,9 +16,10 @@ std::uint32_t payload_crc(std::string_view key, std::string_view type, std::stri
 }
 
 void encode_record(char* p, Micros time, bool has_key, std::string_view key, std::string_view type,
-                   std::string_view json, const StreamLink& link, std::uint32_t payload) {
+                   std::string_view json, const StreamLink& link, std::uint32_t payload, bool tombstone) {
     std::size_t size = record_size(key, type, json, link);
-    p[4] = static_cast<char>((has_key ? 1 : 0) | (link.version ? 2 : 0));
+    p[4] = static_cast<char>((has_key ? kFlagKey : 0) | (link.version ? kFlagLink : 0) |
+                             (tombstone ? kFlagTombstone : 0));
     p[5] = 0;
     put_le<std::uint16_t>(p + 6, static_cast<std::uint16_t>(key.size()));
     put_le<std::uint16_t>(p + 8, static_cast<std::uint16_t>(type.size()));
@@ -43,7 +44,8 @@ void encode_record(char* p, Micros time, bool has_key, std::string_view key, std
 bool decode_record(std::string_view v, RecordView& r) noexcept {
     if (v.size() < kRecordHeader) return false;
     const char* p = v.data();
-    r.has_key = (p[4] & 1) != 0;
+    r.has_key = (p[4] & kFlagKey) != 0;
+    r.tombstone = (p[4] & kFlagTombstone) != 0;
     std::size_t pos = kRecordHeader;
     auto klen = get_le<std::uint16_t>(p + 6);
     auto tlen = get_le<std::uint16_t>(p + 8);

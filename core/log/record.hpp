@@ -1,11 +1,12 @@
 // One stored record: the value under a big-endian u64 offset in a partition's
-// database. The layout (format version 1, schemas/STORAGE.md):
+// database. The layout (format version 2, schemas/STORAGE.md):
 //
 //     0  u32  CRC-32C of the payload (key, type, JSON) followed by bytes 4..P
 //              (P: where the key starts), so the payload's part can be
 //              computed before the header is known
 //     4  u8   flags (bit 0: the record has a routing key;
-//                    bit 1: the event has a subject and a stream link follows)
+//                    bit 1: the event has a subject and a stream link follows;
+//                    bit 2: a tombstone of a compacted topic)
 //     5  u8   reserved, 0
 //     6  u16  key length K          (little-endian)
 //     8  u16  type length T
@@ -31,6 +32,7 @@
 namespace evt::log {
 
 constexpr std::size_t kRecordHeader = 20;
+constexpr std::uint8_t kFlagKey = 1, kFlagLink = 2, kFlagTombstone = 4;
 
 constexpr std::size_t kStreamLink = 20;
 constexpr std::uint64_t kNoOffset = ~0ull;
@@ -47,6 +49,7 @@ struct RecordView {
     std::uint64_t offset = 0;
     Micros time = 0;
     bool has_key = false;
+    bool tombstone = false;
     std::string_view key;
     std::string_view type;
     std::string_view json;
@@ -63,7 +66,8 @@ std::uint32_t payload_crc(std::string_view key, std::string_view type, std::stri
 // payload_crc(key, type, json), computed by the caller (perhaps earlier, on
 // another thread).
 void encode_record(char* out, Micros time, bool has_key, std::string_view key, std::string_view type,
-                   std::string_view json, const StreamLink& link, std::uint32_t payload_crc);
+                   std::string_view json, const StreamLink& link, std::uint32_t payload_crc,
+                   bool tombstone = false);
 // Appends the encoded record to out.
 void encode_record(std::string& out, Micros time, bool has_key, std::string_view key, std::string_view type,
                    std::string_view json, const StreamLink& link);

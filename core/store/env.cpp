@@ -2,7 +2,10 @@
 
 #include "core/util/units.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -31,6 +34,7 @@ Error lmdb_error(int rc, std::string_view what) {
     case MDB_MAP_FULL:
     case ENOSPC:
     case EIO:
+    case EFBIG:
     case ENOMEM:
     case EDQUOT: kind = ErrorKind::io; break;
     case MDB_READERS_FULL:
@@ -150,6 +154,12 @@ Status Cursor::put(MDB_val key, MDB_val& value, unsigned flags) {
     return {};
 }
 
+Status Cursor::del() {
+    int rc = mdb_cursor_del(c_, 0);
+    if (rc) return lmdb_error(rc, "deleting");
+    return {};
+}
+
 Status Cursor::renew(const Txn& txn) {
     int rc = mdb_cursor_renew(txn.raw(), c_);
     if (rc) return lmdb_error(rc, "renewing a cursor");
@@ -224,9 +234,38 @@ std::uint64_t Env::map_size() const {
 }
 
 Status Env::grow() {
-    std::uint64_t next = map_size() * 2;
+    std::uint64_t now = map_size();
+    std::uint64_t limit = 0;
+    if (const char* s = std::getenv("EVT_MAX_SIZE"); s && *s) {
+        auto size = parse_size(s);
+        if (!size.ok()) return make_error(ErrorKind::usage, "EVT_MAX_SIZE: {}", size.error().message);
+        limit = *size;
+    } else {
+        // The map may not outgrow what the disk can hold: the file's size
+        // plus the free space of its file system.
+        struct statvfs fs;
+        struct stat st;
+        std::string data = dir_ + "/data.mdb";
+        if (::statvfs(dir_.c_str(), &fs) == 0 && ::stat(data.c_str(), &st) == 0)
+            limit = static_cast<std::uint64_t>(st.st_size) +
+                    static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
+    }
+    std::uint64_t next = now * 2;
+    if (limit) {
+        if (now >= limit)
+            return make_error(ErrorKind::io, "the log '{}' is full: its map is {} and may not grow past {}{}", dir_,
+                              format_size(now), format_size(limit),
+                              std::getenv("EVT_MAX_SIZE") ? " (EVT_MAX_SIZE)" : " (the free disk)");
+        next = std::min(next, std::max(limit, now + 1));
+    }
     int rc = mdb_env_set_mapsize(env_, next);
     if (rc) return lmdb_error(rc, "growing the map");
+    return {};
+}
+
+Status Env::copy_to(const std::string& dir) {
+    int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
+    if (rc) return lmdb_error(rc, fmt::format("copying the log to '{}'", dir));
     return {};
 }
 
@@ -236,6 +275,73 @@ Status Env::sync() {
     int rc = mdb_env_sync(env_, 1);
     if (rc) return lmdb_error(rc, "syncing the log");
     return {};
+}
+
+namespace {
+// LMDB's own protocol: every process with the environment open holds a
+// shared POSIX lock on byte 0 of lock.mdb; the first opener holds it
+// exclusively while it sets the lock file up. Holding it exclusively here
+// means no other process has the log open, and openers wait.
+bool lock_exclusive(int fd) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    return ::fcntl(fd, F_SETLK, &fl) == 0;
+}
+std::uint64_t file_size(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+}  // namespace
+
+Result<CompactResult> compact_in_place(const std::string& dir, const std::function<Status(const std::string&)>& check) {
+    namespace fs = std::filesystem;
+    const std::string data = dir + "/data.mdb", lock = dir + "/lock.mdb", tmp = dir + "/compact.tmp";
+    if (!fs::exists(data)) return Error{ErrorKind::not_found, fmt::format("no log at '{}'", dir)};
+    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return make_error(ErrorKind::io, "opening '{}': {}", lock, std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    auto busy = [&] {
+        return make_error(ErrorKind::busy,
+                          "another process has the log '{}' open; --compact-file needs it to itself (stop its readers "
+                          "and writers, or take a --backup instead); nothing was changed",
+                          dir);
+    };
+    if (!lock_exclusive(fd)) return busy();
+    EVT_ASSIGN(Env * raw, Env::open_new(dir, Env::Mode::write));
+    std::unique_ptr<Env> old(raw);
+    // Opening downgraded this process's lock to shared: take it back.
+    if (!lock_exclusive(fd)) return busy();
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    fs::create_directory(tmp, ec);
+    if (ec) return make_error(ErrorKind::io, "creating '{}': {}", tmp, ec.message());
+    Status s = old->copy_to(tmp);
+    if (s.ok()) s = check(tmp);
+    if (!s.ok()) {
+        fs::remove_all(tmp, ec);
+        return s.error();
+    }
+    CompactResult r{file_size(data), file_size(tmp + "/data.mdb")};
+    if (::rename((tmp + "/data.mdb").c_str(), data.c_str()) != 0) {
+        int e = errno;
+        fs::remove_all(tmp, ec);
+        return make_error(ErrorKind::io, "replacing '{}': {}", data, std::strerror(e));
+    }
+    // While openers still wait, an environment opened now is the lock file's
+    // first user: LMDB starts the lock file afresh for the new data file
+    // (transaction id, reader table). Then both are closed.
+    auto fresh = Env::open_new(dir, Env::Mode::write);
+    old.reset();
+    if (fresh.ok()) delete *fresh;
+    fs::remove_all(tmp, ec);
+    if (!fresh.ok()) return fresh.error();
+    return r;
 }
 
 }  // namespace evt::store

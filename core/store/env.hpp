@@ -20,6 +20,7 @@
 #include <lmdb.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -108,6 +109,8 @@ public:
     Result<bool> get(MDB_val& key, MDB_val& value, MDB_cursor_op op);
     // With MDB_RESERVE, value.mv_data points at the space to fill on return.
     Status put(MDB_val key, MDB_val& value, unsigned flags);
+    // Deletes the record the cursor is on (write transactions).
+    Status del();
     Status renew(const Txn& txn);
     MDB_cursor* raw() const { return c_; }
 
@@ -125,8 +128,14 @@ public:
 
     Result<ReadTxn> read();
     Result<WriteTxn> write();
-    // Double the map size. Call only with no transaction open in this process.
+    // Double the map size, up to the limit (EVT_MAX_SIZE, else the free disk
+    // plus what the file holds): past it, ErrorKind::io "the log is full".
+    // Call only with no transaction open in this process.
     Status grow();
+    // A consistent copy of the environment into an empty directory, while
+    // readers and writers go on (mdb_env_copy2 with MDB_CP_COMPACT: free pages
+    // are left out).
+    Status copy_to(const std::string& dir);
     // Durability: false makes commits skip fsync (--sync none).
     void set_sync(bool on);
     Status sync();
@@ -145,5 +154,15 @@ private:
     std::unordered_map<std::string, MDB_dbi> dbis_;
     std::vector<std::string> fresh_;
 };
+
+// Gives a log's free pages back to the file system: a compacting copy of the
+// environment, checked by `check` (given the copy's directory), replaces
+// data.mdb. It needs the log to itself: while another process has it open it
+// fails with ErrorKind::busy and changes nothing; processes that open the log
+// meanwhile wait (on LMDB's lock-file lock) and then see the new file.
+struct CompactResult {
+    std::uint64_t before = 0, after = 0;  // bytes of data.mdb
+};
+Result<CompactResult> compact_in_place(const std::string& dir, const std::function<Status(const std::string&)>& check);
 
 }  // namespace evt::store

@@ -470,9 +470,9 @@ EOF
 
 @test "a log with an unknown format version is refused (65) by every tool, and left untouched" {
   events 3 | "$APPEND" -t t
-  assert_eq "$(get_log_format "$EVT_LOG")" 1
-  set_log_format "$EVT_LOG" 2
-  want="'$EVT_LOG': unknown log format version 2 (this evt reads version 1)"
+  assert_eq "$(get_log_format "$EVT_LOG")" 2
+  set_log_format "$EVT_LOG" 3
+  want="'$EVT_LOG': unknown log format version 3 (this evt reads version 2)"
   run --separate-stderr "$REPLAY" -t t
   [ "$status" -eq 65 ]
   [ -z "$output" ]
@@ -485,9 +485,9 @@ EOF
   assert_eq "$stderr" "evt-topic: error: $want"
   run --separate-stderr "$TOPIC" create other
   [ "$status" -eq 65 ]
-  assert_eq "$(get_log_format "$EVT_LOG")" 2
-  # back to 1: the events are all there, nothing was appended meanwhile
-  set_log_format "$EVT_LOG" 1
+  assert_eq "$(get_log_format "$EVT_LOG")" 3
+  # back to 2: the events are all there, nothing was appended meanwhile
+  set_log_format "$EVT_LOG" 2
   assert_eq "$(count_events t)" 3
   assert_eq "$("$TOPIC" list)" "t"
 }
