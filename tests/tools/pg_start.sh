@@ -34,6 +34,10 @@ if [ -f "$dir/data/PG_VERSION" ] && [ -f "$dir/url" ]; then
     url=$(cat "$dir/url")
     port=${url##*:}
     port=${port%%/*}
+    if "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        echo "$url"  # already running
+        exit 0
+    fi
     "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=50 -c shared_buffers=128MB" \
         start >/dev/null 2>&1 || { tail -20 "$dir/server.log" >&2; exit 69; }
