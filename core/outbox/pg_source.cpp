@@ -27,22 +27,31 @@ class PgSource final : public Source {
 public:
     PgSource(std::string url, TableSpec table, OpenOptions o)
         : url_(std::move(url)), table_(std::move(table)), opt_(o) {}
-    ~PgSource() override { PQfinish(conn_); }
+    ~PgSource() override {
+        PQfinish(conn_);
+        PQfinish(mark_);
+    }
 
     Dialect dialect() const override { return Dialect::postgresql; }
 
     Status connect() {
         PQfinish(conn_);
-        conn_ = nullptr;
-        prepared_ = false;
+        PQfinish(mark_);
+        conn_ = mark_ = nullptr;
+        prepared_ = pending_ = false;
+        EVT_TRY(open_conn(conn_));
+        EVT_TRY(exec(conn_, "SET client_min_messages = warning"));
+        if (opt_.listen) EVT_TRY(exec(conn_, "LISTEN " + notify_channel(table_.table)));
+        return {};
+    }
+
+    Status open_conn(PGconn*& c) {
         const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
         const char* vals[] = {"5", "evt-outbox", url_.c_str(), nullptr};
-        conn_ = PQconnectdbParams(keys, vals, 1);
-        if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
+        c = PQconnectdbParams(keys, vals, 1);
+        if (!c || PQstatus(c) != CONNECTION_OK)
             return make_error(ErrorKind::unavailable, "PostgreSQL at {} is unreachable: {}", redact(url_),
-                              first_line(conn_ ? PQerrorMessage(conn_) : "out of memory"));
-        EVT_TRY(exec("SET client_min_messages = warning"));
-        if (opt_.listen) EVT_TRY(exec("LISTEN " + notify_channel(table_.table)));
+                              first_line(c ? PQerrorMessage(c) : "out of memory"));
         return {};
     }
 
@@ -53,7 +62,7 @@ public:
         for (;;) {
             PgResult r(PQexecParams(conn_, "SELECT pg_try_advisory_lock(hashtext($1))", 1, nullptr, params, nullptr,
                                     nullptr, 0));
-            EVT_TRY(check(r.get(), PGRES_TUPLES_OK, "taking the relay lock"));
+            EVT_TRY(check(conn_, r.get(), PGRES_TUPLES_OK, "taking the relay lock"));
             if (PQgetvalue(r.get(), 0, 0)[0] == 't') return {};
             if (!told && on_wait) on_wait();
             told = true;
@@ -67,7 +76,7 @@ public:
         std::string lim = std::to_string(limit);
         const char* params[] = {lim.c_str()};
         PgResult r(PQexecPrepared(conn_, "evt_fetch", 1, params, nullptr, nullptr, 0));
-        EVT_TRY(check(r.get(), PGRES_TUPLES_OK, "reading the outbox"));
+        EVT_TRY(check(conn_, r.get(), PGRES_TUPLES_OK, "reading the outbox"));
         int n = PQntuples(r.get());
         out.reserve(static_cast<std::size_t>(n));
         PGresult* res = r.get();
@@ -94,6 +103,7 @@ public:
     }
 
     Status finish(const std::vector<Row>& rows, bool remove) override {
+        EVT_TRY(settle());
         if (rows.empty()) return {};
         EVT_TRY(prepare());
         std::string arr = "{";
@@ -104,8 +114,22 @@ public:
         }
         arr += '}';
         const char* params[] = {arr.c_str()};
-        PgResult r(PQexecPrepared(conn_, remove ? "evt_delete" : "evt_mark", 1, params, nullptr, nullptr, 0));
-        return check(r.get(), PGRES_COMMAND_OK, remove ? "deleting relayed rows" : "marking rows published");
+        remove_ = remove;
+        if (!PQsendQueryPrepared(mark_, remove ? "evt_delete" : "evt_mark", 1, params, nullptr, nullptr, 0))
+            return lost(mark_, "marking rows published");
+        pending_ = true;
+        return {};
+    }
+
+    Status settle() override {
+        if (!pending_) return {};
+        pending_ = false;
+        Status st;
+        while (PGresult* raw = PQgetResult(mark_)) {
+            PgResult r(raw);
+            if (st.ok()) st = check(mark_, r.get(), PGRES_COMMAND_OK, remove_ ? "deleting relayed rows" : "marking rows published");
+        }
+        return st;
     }
 
     Status wait(Micros timeout) override {
@@ -113,13 +137,14 @@ public:
             std::this_thread::sleep_for(std::chrono::microseconds(timeout));
             return {};
         }
+        EVT_TRY(settle());
         EVT_TRY(drain_notifies());
         if (notified_) {
             notified_ = false;
             return {};
         }
         pollfd p{PQsocket(conn_), POLLIN, 0};
-        if (p.fd < 0) return lost("waiting for NOTIFY");
+        if (p.fd < 0) return lost(conn_, "waiting for NOTIFY");
         int ms = static_cast<int>((timeout + 999) / 1000);
         int rc = ::poll(&p, 1, ms);
         if (rc > 0) EVT_TRY(drain_notifies());
@@ -132,11 +157,11 @@ public:
         return lock(on_wait);
     }
 
-    Status apply_ddl() override { return exec(ddl(Dialect::postgresql, table_.table)); }
+    Status apply_ddl() override { return exec(conn_, ddl(Dialect::postgresql, table_.table)); }
 
 private:
     Status drain_notifies() {
-        if (!PQconsumeInput(conn_)) return lost("waiting for NOTIFY");
+        if (!PQconsumeInput(conn_)) return lost(conn_, "waiting for NOTIFY");
         while (PGnotify* n = PQnotifies(conn_)) {
             notified_ = true;
             PQfreemem(n);
@@ -146,41 +171,45 @@ private:
 
     Status prepare() {
         if (prepared_) return {};
+        // the marks: a second connection, so they run while the next batch is
+        // fetched and appended
+        EVT_TRY(open_conn(mark_));
+        EVT_TRY(exec(mark_, "SET synchronous_commit = off"));
         std::string cols;
         for (const auto& c : table_.extra) cols += ", " + c + "::text";
         const std::string& t = table_.table;
-        EVT_TRY(prepare_one("evt_fetch",
+        EVT_TRY(prepare_one(conn_, "evt_fetch",
                             fmt::format("SELECT seq, id::text, aggregatetype, aggregateid, type, payload::text, "
                                         "to_char(occurred_at AT TIME ZONE 'UTC', "
                                         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'){} FROM {} "
                                         "WHERE published_at IS NULL ORDER BY seq LIMIT $1::bigint",
                                         cols, t)));
-        EVT_TRY(prepare_one("evt_mark",
+        EVT_TRY(prepare_one(mark_, "evt_mark",
                             fmt::format("UPDATE {} SET published_at = now() WHERE seq = ANY($1::bigint[])", t)));
-        EVT_TRY(prepare_one("evt_delete", fmt::format("DELETE FROM {} WHERE seq = ANY($1::bigint[])", t)));
+        EVT_TRY(prepare_one(mark_, "evt_delete", fmt::format("DELETE FROM {} WHERE seq = ANY($1::bigint[])", t)));
         prepared_ = true;
         return {};
     }
 
-    Status prepare_one(const char* name, const std::string& sql) {
-        PgResult r(PQprepare(conn_, name, sql.c_str(), 0, nullptr));
-        return check(r.get(), PGRES_COMMAND_OK, "preparing a statement");
+    Status prepare_one(PGconn* c, const char* name, const std::string& sql) {
+        PgResult r(PQprepare(c, name, sql.c_str(), 0, nullptr));
+        return check(c, r.get(), PGRES_COMMAND_OK, "preparing a statement");
     }
 
-    Status exec(const std::string& sql) {
-        PgResult r(PQexec(conn_, sql.c_str()));
-        return check(r.get(), PGRES_COMMAND_OK, "running SQL");
+    Status exec(PGconn* c, const std::string& sql) {
+        PgResult r(PQexec(c, sql.c_str()));
+        return check(c, r.get(), PGRES_COMMAND_OK, "running SQL");
     }
 
-    Status lost(const char* what) {
+    Status lost(PGconn* c, const char* what) {
         return make_error(ErrorKind::unavailable, "PostgreSQL at {}: lost the connection while {}: {}", redact(url_),
-                          what, first_line(PQerrorMessage(conn_)));
+                          what, first_line(PQerrorMessage(c)));
     }
 
-    Status check(PGresult* r, ExecStatusType want, const char* what) {
+    Status check(PGconn* c, PGresult* r, ExecStatusType want, const char* what) {
         if (r && PQresultStatus(r) == want) return {};
         if (r && want == PGRES_COMMAND_OK && PQresultStatus(r) == PGRES_TUPLES_OK) return {};
-        if (!r || PQstatus(conn_) == CONNECTION_BAD) return lost(what);
+        if (!r || PQstatus(c) == CONNECTION_BAD) return lost(c, what);
         const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         std::string s = state ? state : "";
         std::string msg = first_line(PQresultErrorMessage(r));
@@ -201,8 +230,11 @@ private:
     std::string url_;
     TableSpec table_;
     OpenOptions opt_;
-    PGconn* conn_ = nullptr;
+    PGconn* conn_ = nullptr;  // fetch, lock, LISTEN
+    PGconn* mark_ = nullptr;  // finish()
     bool prepared_ = false;
+    bool pending_ = false;  // a finish() not yet settled
+    bool remove_ = false;
     bool notified_ = false;
 };
 

@@ -47,8 +47,19 @@ Relay::Relay(Source& source, backend::Producer& producer, RelayOptions options)
 }
 
 Result<std::size_t> Relay::step() {
-    EVT_TRY(src_.fetch(opt_.batch, rows_));
-    if (rows_.empty()) return std::size_t{0};
+    // The rows of the last batch may not be marked yet (PostgreSQL marks them
+    // while this batch is fetched and appended): fetch as many more and drop
+    // them, which keeps what is left a prefix, in seq order, of the rows not
+    // yet relayed.
+    EVT_TRY(src_.fetch(opt_.batch + inflight_.size(), rows_));
+    if (!inflight_.empty()) {
+        std::erase_if(rows_, [&](const Row& r) { return inflight_.count(r.seq) != 0; });
+        if (rows_.size() > opt_.batch) rows_.resize(opt_.batch);
+    }
+    if (rows_.empty()) {
+        EVT_TRY(settle());
+        return std::size_t{0};
+    }
     batch_->clear();
     std::size_t good = 0;
     std::optional<Error> bad;
@@ -67,7 +78,9 @@ Result<std::size_t> Relay::step() {
     if (good) {
         EVT_ASSIGN(log::CommitResult c, producer_.commit(*batch_, {}));
         rows_.resize(good);
+        EVT_TRY(settle());
         EVT_TRY(src_.finish(rows_, opt_.remove));
+        for (const Row& r : rows_) inflight_.insert(r.seq);
         stats_.rows += good;
         stats_.stored += c.stored;
         stats_.duplicates += c.skipped;
@@ -77,7 +90,23 @@ Result<std::size_t> Relay::step() {
     return good;
 }
 
+Status Relay::settle() {
+    EVT_TRY(src_.settle());
+    inflight_.clear();
+    return {};
+}
+
 Result<RelayStats> Relay::run(const RelayHooks& hooks) {
+    auto st = loop(hooks);
+    if (!st.ok()) {
+        (void)settle();  // the marks of what was relayed before the error
+        return st;
+    }
+    EVT_TRY(settle());
+    return st;
+}
+
+Result<RelayStats> Relay::loop(const RelayHooks& hooks) {
     EVT_TRY(src_.lock(hooks.on_lock_wait));
     Micros pause = 1000;
     Micros retry = 100000;
@@ -93,6 +122,7 @@ Result<RelayStats> Relay::run(const RelayHooks& hooks) {
                 std::this_thread::sleep_for(std::chrono::microseconds(retry));
                 retry = std::min<Micros>(retry * 2, 10000000);
                 if (hooks.stop && hooks.stop()) return stats_;
+                inflight_.clear();  // unsettled marks are lost with the connection: those rows come again
                 auto again = src_.reconnect(hooks.on_lock_wait);
                 if (again.ok()) break;
                 if (again.error().kind != ErrorKind::unavailable) return std::move(again).error();
@@ -103,7 +133,7 @@ Result<RelayStats> Relay::run(const RelayHooks& hooks) {
             continue;
         }
         if (opt_.once) return stats_;
-        if (*n == opt_.batch) {
+        if (*n >= opt_.batch) {
             pause = 1000;
             continue;  // more may be waiting
         }

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -76,7 +77,9 @@ public:
     Result<RelayStats> run(const RelayHooks& hooks);
 
 private:
+    Result<RelayStats> loop(const RelayHooks& hooks);
     Result<std::size_t> step();  // one batch; returns the rows it handled
+    Status settle();             // the marks of the last batch are written
 
     Source& src_;
     backend::Producer& producer_;
@@ -84,6 +87,7 @@ private:
     event::Codec codec_;
     std::unique_ptr<log::Batch> batch_;
     std::vector<Row> rows_;
+    std::unordered_set<std::int64_t> inflight_;  // seqs finish()ed, not yet settled
     std::string line_;
     RelayStats stats_;
 };

@@ -81,8 +81,13 @@ public:
     virtual Status lock(const std::function<void()>& on_wait) = 0;
     // Appends up to `limit` unpublished rows, in seq order, to out (cleared first).
     virtual Status fetch(std::size_t limit, std::vector<Row>& out) = 0;
-    // Marks the rows published (remove=false) or deletes them.
+    // Marks the rows published (remove=false) or deletes them. PostgreSQL does
+    // it on a second connection and returns at once (the marks of one batch
+    // are written while the next is fetched and appended); settle() waits for
+    // it. A second finish() settles the first. Marks need no durability of
+    // their own (synchronous_commit off): a lost mark only sends the row again.
     virtual Status finish(const std::vector<Row>& rows, bool remove) = 0;
+    virtual Status settle() { return {}; }
     // Sleeps until rows may have been added or `timeout` passed (PostgreSQL:
     // NOTIFY from the trigger; SQLite: the database's data_version changed).
     virtual Status wait(Micros timeout) = 0;
