@@ -324,9 +324,11 @@ Result<PartitionInfo> Log::partition_info(Txn& txn, const TopicConfig& t, std::u
     info.last_time = last.time;
     if (with_bytes) {
         MDB_stat st;
-        if (mdb_stat(txn.raw(), *dbi, &st) == 0)
+        if (mdb_stat(txn.raw(), *dbi, &st) == 0) {
             info.bytes = static_cast<std::uint64_t>(st.ms_psize) *
                          (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
+            info.records = st.ms_entries;
+        }
     }
     return info;
 }

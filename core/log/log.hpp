@@ -59,6 +59,7 @@ struct PartitionInfo {
     std::uint64_t start = 0;  // first offset present
     std::uint64_t end = 0;    // next offset to be written (log end offset)
     std::uint64_t bytes = 0;  // stored bytes of the records' values
+    std::uint64_t records = 0;  // records present (with_bytes; less than count() in compacted topics)
     Micros first_time = 0;
     Micros last_time = 0;
     std::uint64_t count() const { return end - start; }

@@ -115,7 +115,9 @@ private:
             auto rec = verify_record(store::view(v));
             if (!rec.ok()) {
                 problem(t, p, off, true, rec.error().message);
-                continue;
+                // Still a record: its links count, so one bad byte is one finding.
+                rec = decode_record(store::view(v));
+                if (!rec.ok()) continue;
             }
             std::size_t i = part.at(off);
             part.present[i] = true;
