@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "core/outbox/source.hpp"
@@ -37,6 +38,8 @@ class SqliteSource final : public Source {
 public:
     SqliteSource(std::string path, TableSpec table) : path_(std::move(path)), table_(std::move(table)) {}
     ~SqliteSource() override {
+        (void)settle();
+        marker_.reset();
         select_ = Stmt();
         mark_ = Stmt();
         remove_ = Stmt();
@@ -116,8 +119,30 @@ public:
         return {};
     }
 
+    // The marks are written by a second connection on a worker thread, while
+    // the relay fetches and appends the next batch (WAL: its reads do not
+    // wait for this write).
     Status finish(const std::vector<Row>& rows, bool remove) override {
+        EVT_TRY(settle());
         if (rows.empty()) return {};
+        if (!marker_) {
+            marker_ = std::make_unique<SqliteSource>(path_, table_);
+            EVT_TRY(marker_->open(false));
+        }
+        std::vector<std::int64_t> seqs;
+        seqs.reserve(rows.size());
+        for (const Row& r : rows) seqs.push_back(r.seq);
+        SqliteSource* m = marker_.get();
+        pending_ = std::async(std::launch::async, [m, seqs = std::move(seqs), remove] { return m->mark(seqs, remove); });
+        return {};
+    }
+
+    Status settle() override {
+        if (!pending_.valid()) return {};
+        return pending_.get();
+    }
+
+    Status mark(const std::vector<std::int64_t>& seqs, bool remove) {
         Stmt& st = remove ? remove_ : mark_;
         if (!st.get()) {
             EVT_ASSIGN(st, prepare(remove ? fmt::format("DELETE FROM {} WHERE seq = ?1", table_.table)
@@ -127,9 +152,9 @@ public:
         std::string now = format_time_ms(now_micros());
         EVT_TRY(exec("BEGIN IMMEDIATE"));
         sqlite3_stmt* s = st.get();
-        for (const Row& r : rows) {
+        for (std::int64_t seq : seqs) {
             sqlite3_reset(s);
-            sqlite3_bind_int64(s, 1, r.seq);
+            sqlite3_bind_int64(s, 1, seq);
             if (!remove) sqlite3_bind_text(s, 2, now.data(), static_cast<int>(now.size()), SQLITE_STATIC);
             int rc = sqlite3_step(s);
             if (rc != SQLITE_DONE) {
@@ -147,6 +172,7 @@ public:
         if (!version_.get()) {
             EVT_ASSIGN(version_, prepare("PRAGMA data_version"));
         }
+        EVT_TRY(settle());
         EVT_ASSIGN(std::int64_t start, data_version());
         Micros until = now_micros() + timeout;
         while (now_micros() < until) {
@@ -208,6 +234,8 @@ private:
     sqlite3* db_ = nullptr;
     int lock_fd_ = -1;
     Stmt select_, mark_, remove_, version_;
+    std::unique_ptr<SqliteSource> marker_;  // the connection finish() marks with
+    std::future<Status> pending_;
 };
 
 }  // namespace
