@@ -8,11 +8,23 @@ namespace evt::outbox {
 
 namespace {
 
+// ,"name":"value" with the value escaped for JSON. Plain text (the usual
+// case: ids, types, aggregate ids) is copied in one piece, without a
+// temporary string.
 void add_string(std::string& out, std::string_view name, std::string_view value) {
     out += ",\"";
     out += name;
     out += "\":\"";
-    out += event::json_escape_string(value);
+    bool plain = true;
+    for (char c : value)
+        if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+            plain = false;
+            break;
+        }
+    if (plain)
+        out += value;
+    else
+        out += event::json_escape_string(value);
     out += '"';
 }
 

@@ -81,7 +81,6 @@ public:
     }
 
     Status fetch(std::size_t limit, std::vector<Row>& out) override {
-        out.clear();
         if (!select_.get()) {
             std::string cols;
             for (const auto& c : table_.extra) cols += ", " + c;
@@ -93,27 +92,37 @@ public:
         sqlite3_stmt* s = select_.get();
         sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(limit));
-        auto text = [s](int i) {
+        // The rows are assigned in place, so their strings keep their capacity
+        // from one batch to the next.
+        auto text = [s](int i, std::string& to) {
             const unsigned char* t = sqlite3_column_text(s, i);
-            return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s, i)) : std::string();
+            if (t)
+                to.assign(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(s, i)));
+            else
+                to.clear();
         };
+        std::size_t n = 0;
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            Row& r = out.emplace_back();
+            if (n == out.size()) out.emplace_back();
+            Row& r = out[n++];
             r.seq = sqlite3_column_int64(s, 0);
-            r.id = text(1);
-            r.aggregatetype = text(2);
-            r.aggregateid = text(3);
-            r.type = text(4);
+            text(1, r.id);
+            text(2, r.aggregatetype);
+            text(3, r.aggregateid);
+            text(4, r.type);
             r.has_payload = sqlite3_column_type(s, 5) != SQLITE_NULL;
-            r.payload = text(5);
-            r.occurred_at = text(6);
+            text(5, r.payload);
+            text(6, r.occurred_at);
+            r.extra.resize(table_.extra.size());
+            r.extra_null.resize(table_.extra.size());
             for (std::size_t i = 0; i < table_.extra.size(); ++i) {
                 int col = static_cast<int>(7 + i);
-                r.extra_null.push_back(sqlite3_column_type(s, col) == SQLITE_NULL);
-                r.extra.push_back(text(col));
+                r.extra_null[i] = sqlite3_column_type(s, col) == SQLITE_NULL;
+                text(col, r.extra[i]);
             }
         }
+        out.resize(n);
         sqlite3_reset(s);
         if (rc != SQLITE_DONE) return fail(rc, "reading the outbox");
         return {};
