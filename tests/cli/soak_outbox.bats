@@ -9,16 +9,8 @@ bats_require_minimum_version 1.5.0
 load helpers
 load outbox_helpers
 
-setup_file() {
-  PGDIR=$(mktemp -d /tmp/evt-pg.XXXXXX)
-  export PGDIR
-  PGURL=$("$EVT_SRC/tests/tools/pg_start.sh" "$PGDIR")
-  export PGURL
-}
-
-teardown_file() {
-  "$EVT_SRC/tests/tools/pg_stop.sh" "$PGDIR"
-}
+setup_file() { pg_up; }
+teardown_file() { pg_down; }
 
 setup() {
   outbox_setup
