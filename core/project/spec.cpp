@@ -359,7 +359,7 @@ Result<Path> parse_path(std::string_view text, bool allow_row) {
         static const std::pair<std::string_view, Path::Virtual> virts[] = {
             {"evttopic", Path::Virtual::topic},   {"evtpartition", Path::Virtual::partition},
             {"evtoffset", Path::Virtual::offset}, {"evttime", Path::Virtual::time},
-            {"evtversion", Path::Virtual::version}};
+            {"evtversion", Path::Virtual::version}, {"type", Path::Virtual::type}};
         for (auto& [n, v] : virts)
             if (p.segs[0].name == n) p.virt = v;
     }

@@ -51,7 +51,7 @@ struct Path {
         std::string name;        // object member (empty when this is an index)
         std::int64_t index = -1; // array index
     };
-    enum class Virtual { none, topic, partition, offset, time, version };
+    enum class Virtual { none, topic, partition, offset, time, version, type };  // type: from the record header
     std::vector<Seg> segs;
     int prefix = -1;             // [:N] on the last value (a string)
     bool row = false;            // row.field: the current row (conditions only)
