@@ -365,23 +365,28 @@ nlohmann::json value_at(const nlohmann::json& doc, std::string_view path) {
     }
 }
 
-nlohmann::json resolve_template(const nlohmann::json& tmpl, const nlohmann::json& context) {
+nlohmann::json resolve_template(const nlohmann::json& tmpl,
+                                const std::function<nlohmann::json(std::string_view path)>& lookup) {
     if (tmpl.is_string()) {
         const auto& s = tmpl.get_ref<const std::string&>();
-        if (s.rfind("$.", 0) == 0) return value_at(context, s);
+        if (s.rfind("$.", 0) == 0) return lookup(s);
         return tmpl;
     }
     if (tmpl.is_object()) {
         nlohmann::json o = nlohmann::json::object();
-        for (auto it = tmpl.begin(); it != tmpl.end(); ++it) o[it.key()] = resolve_template(it.value(), context);
+        for (auto it = tmpl.begin(); it != tmpl.end(); ++it) o[it.key()] = resolve_template(it.value(), lookup);
         return o;
     }
     if (tmpl.is_array()) {
         nlohmann::json a = nlohmann::json::array();
-        for (const auto& e : tmpl) a.push_back(resolve_template(e, context));
+        for (const auto& e : tmpl) a.push_back(resolve_template(e, lookup));
         return a;
     }
     return tmpl;
+}
+
+nlohmann::json resolve_template(const nlohmann::json& tmpl, const nlohmann::json& context) {
+    return resolve_template(tmpl, [&](std::string_view path) { return value_at(context, path); });
 }
 
 Micros retry_interval(const Retry& r, std::uint32_t next) {

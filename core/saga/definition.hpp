@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -115,6 +116,9 @@ Result<Parsed> load_definition(const std::string& path);
 
 // Resolve a data template against a context (see the header comment).
 nlohmann::json resolve_template(const nlohmann::json& tmpl, const nlohmann::json& context);
+// The same with a lookup of "$.PATH" strings, for callers that do not build the context.
+nlohmann::json resolve_template(const nlohmann::json& tmpl,
+                                const std::function<nlohmann::json(std::string_view path)>& lookup);
 // The value at a JSON path "$.a.b" / "a.b" / "/a/b" in doc; null when absent.
 nlohmann::json value_at(const nlohmann::json& doc, std::string_view path);
 // The interval before attempt `next` (2, 3, ...) under a retry policy.

@@ -1,6 +1,7 @@
 #include "core/saga/machine.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace evt::saga {
 
@@ -89,23 +90,35 @@ Status Machine::apply(Instance& in, std::string_view type, const nlohmann::json&
 void Machine::state(Instance& in, std::string_view type, nlohmann::json data, Micros now,
                     std::vector<Emitted>& out) const {
     data["at"] = now;
+    std::string id = fmt::format("{}/{}/{}", d_.name.value, in.id, in.version + 1);
+    auto s = apply(in, type, data, now);
+    (void)s;  // the events built here always fit
     Emitted e;
     e.flow = Emitted::Flow::state;
     e.topic = d_.state_topic;
     e.type = std::string(type);
     e.subject = in.id;
-    e.id = fmt::format("{}/{}/{}", d_.name.value, in.id, in.version + 1);
+    e.id = std::move(id);
     nlohmann::json ev = {{"specversion", "1.0"}, {"id", e.id},         {"source", "/saga/" + d_.name.value},
                          {"type", e.type},       {"time", rfc3339(now)}, {"subject", in.id}};
-    ev["data"] = data;
+    ev["data"] = std::move(data);
     e.json = dump(ev);
-    auto s = apply(in, type, data, now);
-    (void)s;  // the events built here always fit
     out.push_back(std::move(e));
 }
 
-nlohmann::json Machine::context(const Instance& in) const {
-    return {{"id", in.id}, {"data", in.data}, {"steps", in.replies}};
+nlohmann::json Machine::lookup(const Instance& in, std::string_view path) const {
+    // "$.id", "$.data...", "$.steps..." without copying the instance into a context document
+    std::string_view p = path.substr(2);
+    auto under = [&](std::string_view root, const nlohmann::json& doc) -> std::optional<nlohmann::json> {
+        if (p == root) return doc;
+        if (p.size() > root.size() && p.substr(0, root.size()) == root && (p[root.size()] == '.' || p[root.size()] == '/'))
+            return value_at(doc, p.substr(root.size() + 1));
+        return std::nullopt;
+    };
+    if (p == "id") return in.id;
+    if (auto v = under("data", in.data)) return *v;
+    if (auto v = under("steps", in.replies)) return *v;
+    return nullptr;
 }
 
 void Machine::command(Instance& in, const Command& c, Emitted::Flow flow, int step, const std::string& id, Micros now,
@@ -120,7 +133,8 @@ void Machine::command(Instance& in, const Command& c, Emitted::Flow flow, int st
     nlohmann::json ev = {{"specversion", "1.0"}, {"id", id},           {"source", "/saga/" + d_.name.value},
                          {"type", e.type},       {"time", rfc3339(now)}, {"subject", in.id},
                          {"correlationid", in.id}};
-    if (!c.data.is_null()) ev["data"] = resolve_template(c.data, context(in));
+    if (!c.data.is_null())
+        ev["data"] = resolve_template(c.data, [&](std::string_view path) { return lookup(in, path); });
     e.json = dump(ev);
     out.push_back(std::move(e));
 }

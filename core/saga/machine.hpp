@@ -95,7 +95,7 @@ private:
     void fail(Instance& in, bool timeout, std::string_view reply, Micros now, std::vector<Emitted>& out) const;
     void command(Instance& in, const Command& c, Emitted::Flow flow, int step, const std::string& id, Micros now,
                  std::vector<Emitted>& out) const;
-    nlohmann::json context(const Instance& in) const;
+    nlohmann::json lookup(const Instance& in, std::string_view path) const;
 
     const Definition& d_;
 };
