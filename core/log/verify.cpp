@@ -25,6 +25,15 @@ struct Part {
 };
 
 std::string json_id(simdjson::dom::parser& parser, std::string_view json) {
+    // The common shape first: {"specversion":"1.0","id":"..." with no escapes in the id.
+    constexpr std::string_view kHead = R"({"specversion":"1.0","id":")";
+    if (json.substr(0, kHead.size()) == kHead) {
+        auto end = json.find('"', kHead.size());
+        if (end != std::string_view::npos) {
+            std::string_view id = json.substr(kHead.size(), end - kHead.size());
+            if (id.find('\\') == std::string_view::npos) return std::string(id);
+        }
+    }
     simdjson::dom::element doc;
     std::string_view id;
     if (parser.parse(json.data(), json.size()).get(doc) || doc["id"].get_string().get(id)) return {};
