@@ -89,7 +89,7 @@ std::string detail(const saga::SimEvent& e) {
     } else if (e.flow == "command" || e.flow == "compensation") {
         add(e.event["id"].get<std::string>());
     }
-    return s;
+    return s.empty() ? "-" : s;
 }
 
 Result<int> simulate(const Options& o) {
