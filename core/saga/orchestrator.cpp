@@ -108,7 +108,8 @@ private:
             }
             EVT_ASSIGN(auto members, gs.members(txn, group_));
             for (const auto& mb : members) {
-                if (mb.alive(now_micros()))
+                bool mine = mb.pid == me_.pid && mb.host == me_.host;  // an earlier run of this process
+                if (!mine && mb.alive(now_micros()))
                     return make_error(ErrorKind::busy, "saga '{}' is already run by pid {} on {} (group '{}')",
                                       d_.name.value, mb.pid, mb.host, group_);
                 EVT_TRY(gs.del_member(txn, group_, mb.id));
