@@ -151,30 +151,30 @@ public:
         return pending_.get();
     }
 
+    // One statement per batch: the seqs go in as a JSON array.
     Status mark(const std::vector<std::int64_t>& seqs, bool remove) {
         Stmt& st = remove ? remove_ : mark_;
         if (!st.get()) {
-            EVT_ASSIGN(st, prepare(remove ? fmt::format("DELETE FROM {} WHERE seq = ?1", table_.table)
-                                          : fmt::format("UPDATE {} SET published_at = ?2 WHERE seq = ?1",
-                                                        table_.table)));
+            std::string in = "seq IN (SELECT value FROM json_each(?1))";
+            EVT_ASSIGN(st, prepare(remove ? fmt::format("DELETE FROM {} WHERE {}", table_.table, in)
+                                          : fmt::format("UPDATE {} SET published_at = ?2 WHERE {}", table_.table, in)));
         }
+        std::string arr = "[";
+        arr.reserve(seqs.size() * 8);
+        for (std::size_t i = 0; i < seqs.size(); ++i) {
+            if (i) arr += ',';
+            arr += std::to_string(seqs[i]);
+        }
+        arr += ']';
         std::string now = format_time_ms(now_micros());
-        EVT_TRY(exec("BEGIN IMMEDIATE"));
         sqlite3_stmt* s = st.get();
-        for (std::int64_t seq : seqs) {
-            sqlite3_reset(s);
-            sqlite3_bind_int64(s, 1, seq);
-            if (!remove) sqlite3_bind_text(s, 2, now.data(), static_cast<int>(now.size()), SQLITE_STATIC);
-            int rc = sqlite3_step(s);
-            if (rc != SQLITE_DONE) {
-                Error e = fail(rc, "marking rows published").error();
-                sqlite3_reset(s);
-                (void)exec("ROLLBACK");
-                return e;
-            }
-        }
         sqlite3_reset(s);
-        return exec("COMMIT");
+        sqlite3_bind_text(s, 1, arr.data(), static_cast<int>(arr.size()), SQLITE_STATIC);
+        if (!remove) sqlite3_bind_text(s, 2, now.data(), static_cast<int>(now.size()), SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) return fail(rc, remove ? "deleting relayed rows" : "marking rows published");
+        return {};
     }
 
     Status wait(Micros timeout) override {
