@@ -141,9 +141,9 @@ Result<int> run(const Options& o) {
     if (!o.quiet)
         evt::tool::note(fmt::format("saga {}: {} events read; {} started, {} replies taken, {} ignored (duplicates, late "
                                     "or unknown); {} commands and {} compensations sent; {} completed, {} compensated, "
-                                    "{} stuck, {} running",
+                                    "{} stuck, {} running; {} transactions",
                                     p.def.name.value, st.read, st.started, st.replies, st.ignored, st.commands,
-                                    st.compensations, st.completed, st.compensated, st.stuck, st.running));
+                                    st.compensations, st.completed, st.compensated, st.stuck, st.running, st.rounds));
     return 0;
 }
 
