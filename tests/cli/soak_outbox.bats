@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Soak: the outbox relay killed (SIGKILL) at 20 random points while 4
-# concurrent writers insert 10,000 outbox rows; afterwards every row is in the
+# concurrent writers insert 10,000 outbox rows (two relays run at a time, one
+# holding the relay lock, the other standing by and taking over); afterwards every row is in the
 # log exactly once and each aggregate's events are in the order they were
 # written. Once against a real PostgreSQL 15 (started here, on 127.0.0.1),
 # once against SQLite. Issue 8, done-when points 1 and 2.
@@ -26,21 +27,28 @@ throttle() {
   done
 }
 
-# kill_loop DB KILLS WRITER_PIDS...: start the relay (--follow, a random batch
-# size), SIGKILL it after a random 30-400 ms, KILLS times; kills.txt notes how
-# many writers were still inserting at each kill.
+# kill_loop DB KILLS WRITER_PIDS...: start two relays (--follow, random batch
+# sizes: one works, the other stands by for the relay lock), SIGKILL the first
+# after a random 30-400 ms, then the second, KILLS times; kills.txt notes how
+# many writers were still inserting at each kill of the first.
 kill_loop() {
-  local db=$1 kills=$2 i pid w alive
+  local db=$1 kills=$2 i pid pid2 w alive
   shift 2
   for ((i = 1; i <= kills; i++)); do
     "$OUTBOX" --db "$db" -t orders -P 3 --follow --batch $((10 + RANDOM % 300)) --poll 50ms 2>>"$T/relay.err" &
     pid=$!
+    "$OUTBOX" --db "$db" -t orders -P 3 --follow --batch $((10 + RANDOM % 300)) --poll 50ms 2>>"$T/relay2.err" &
+    pid2=$!
     sleep "$(printf '0.%03d' $((30 + RANDOM % 370)))"
     alive=0
     for w in "$@"; do kill -0 "$w" 2>/dev/null && alive=$((alive + 1)); done
     kill -9 "$pid"
     wait "$pid" 2>/dev/null || true
     echo "kill $i: $alive writers inserting" >> "$T/kills.txt"
+    # the standby takes over the lock; kill it a moment later
+    sleep "$(printf '0.%03d' $((RANDOM % 100)))"
+    kill -9 "$pid2"
+    wait "$pid2" 2>/dev/null || true
   done
 }
 
@@ -67,6 +75,11 @@ soak() {
   busy=$(grep -vc ': 0 writers' "$T/kills.txt" || true)
   echo "$busy of 20 kills while writers were inserting" >&3
   [ "$busy" -ge 10 ] || { cat "$T/kills.txt" >&2; return 1; }
+  # and two relays really ran at once: one waited for the other's lock
+  local waited
+  waited=$(cat "$T/relay.err" "$T/relay2.err" | grep -c "another relay holds the lock" || true)
+  echo "a relay stood by for the lock in $waited of 20 rounds" >&3
+  [ "$waited" -ge 10 ]
 }
 
 @test "PostgreSQL: relay killed at 20 random points while 4 writers insert 10,000 rows: each row once, per-aggregate order" {
