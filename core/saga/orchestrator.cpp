@@ -140,10 +140,12 @@ private:
         });
     }
 
-    // Reads up to batch events past the current positions.
+    // Reads up to batch events past the current positions: the reply topics
+    // first, so that sagas in flight move on before new ones start.
     Status read(std::vector<Input>& in) {
         std::size_t budget = o_.batch;
-        for (const auto& c : inputs_) {
+        for (auto it = inputs_.rbegin(); it != inputs_.rend(); ++it) {
+            const auto& c = *it;
             for (std::uint32_t p = 0; p < c.partitions && budget > 0; ++p) {
                 std::uint64_t& next = pos_[{c.name, p}];
                 log::ReadOptions ro;
