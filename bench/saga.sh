@@ -80,7 +80,7 @@ for run in $(seq 1 "$RUNS"); do
         "$1/evt-append" -t replies 2>/dev/null' _ "$EVT_BIN" "$RESPONDER" &
     RESP=$!
     t0=$(date +%s.%N)
-    /usr/bin/time -f 'cpu %U %S' -o "$W/cpu-$run" "$EVT_BIN/evt-saga" run "$DEF" --until-done --batch "$BATCH" \
+    /usr/bin/time -f 'cpu %U %S' -o "$W/cpu-$run" ${SAGA_WRAP:-} "$EVT_BIN/evt-saga" run "$DEF" --until-done --batch "$BATCH" \
         2> "$W/run-$run.err" || { cat "$W/run-$run.err" >&2; exit 1; }
     t1=$(date +%s.%N)
     kill -- "-$RESP" 2>/dev/null || true
