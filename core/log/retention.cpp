@@ -157,8 +157,10 @@ Status Cleaner::enforce(std::uint32_t p, std::uint64_t budget, bool& more) {
     };
     if (t_.expires()) {
         const Micros cutoff = t_.retention ? now_ - t_.retention : std::numeric_limits<Micros>::min();
-        for (;;) {
-            EVT_ASSIGN(any, c->get(k, v, MDB_FIRST));
+        // From the first record on; after a delete the cursor stands on the
+        // next record and MDB_NEXT returns it.
+        for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+            EVT_ASSIGN(any, c->get(k, v, op));
             if (!any) break;
             std::uint64_t off = offset_of(k.mv_data);
             if (off == last) break;
@@ -178,7 +180,8 @@ Status Cleaner::enforce(std::uint32_t p, std::uint64_t budget, bool& more) {
                 more = true;
                 return {};
             }
-            EVT_TRY(remove(p, *c, off, rec));
+            if (t_.compact) EVT_TRY(remove(p, *c, off, rec));
+            else EVT_TRY(c->del());
             --budget;
             ++(expired ? stats.expired : stats.trimmed);
         }
