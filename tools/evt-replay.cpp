@@ -53,6 +53,7 @@ evt::Result<int> run(const Options& o) {
 
     EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::read));
     cli::Output out;
+    out.stream_to_pipe();  // nothing is committed after a flush here
     std::string topic_json = event::json_escape_string(o.topic);
     cli::Progress progress("evt-replay", o.progress      ? cli::Progress::Mode::always
                                          : o.no_progress ? cli::Progress::Mode::never

@@ -1,11 +1,22 @@
 #include "core/cli/output.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace evt::cli {
+
+void Output::stream_to_pipe() {
+    struct stat st;
+    if (fstat(fd_, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+    const int want = 1 << 20;  // the unprivileged maximum by default; a refusal changes nothing
+    if (fcntl(fd_, F_GETPIPE_SZ) < want) (void)fcntl(fd_, F_SETPIPE_SZ, want);
+    capacity_ = std::min(capacity_, kPipeChunk);
+}
 
 Status Output::flush() {
     if (!error_.empty()) {

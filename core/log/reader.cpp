@@ -128,18 +128,6 @@ private:
         return v.mv_size >= kRecordHeader ? get_le<std::int64_t>(static_cast<const char*>(v.mv_data) + 12) : 0;
     }
 
-    // LMDB fills a leaf page from its end downwards, so the records after
-    // this one (appended later) usually sit just below it in memory. Asking
-    // for the next 1 KiB now overlaps its fetch with the work on this record
-    // (a full replay spent half its time waiting for those lines: 209 ms ->
-    // 104 ms of CPU for 1M events; 16 lines measured best of 4..48). A wrong
-    // guess costs nothing but the hint.
-    static constexpr int kPrefetchLines = 16;
-    static void prefetch_next(const MDB_val& v) {
-        const char* p = static_cast<const char*>(v.mv_data);
-        for (int i = 1; i <= kPrefetchLines; ++i) __builtin_prefetch(p - i * 64);
-    }
-
     Status emit(const RecordView& rec) {
         ++walked_;
         if (budget_left_ != kUnbounded) --budget_left_;
@@ -190,7 +178,7 @@ private:
             int rc = mdb_cursor_get(c.raw(), &k, &v, MDB_NEXT);
             if (rc == MDB_NOTFOUND) break;
             if (rc) return store::lmdb_error(rc, "reading");
-            prefetch_next(v);
+            prefetch_following(v);
         }
         return {};
     }
@@ -239,7 +227,7 @@ private:
             MDB_val k, v;
             int rc = mdb_cursor_get(cursors[i].raw(), &k, &v, MDB_NEXT);
             if (rc && rc != MDB_NOTFOUND) return store::lmdb_error(rc, "reading");
-            if (rc == 0) prefetch_next(v);
+            if (rc == 0) prefetch_following(v);
             EVT_TRY(load(i, k, v, rc == 0));
         }
         return {};
