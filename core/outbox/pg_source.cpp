@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <array>
 #include <thread>
 
 #include "core/outbox/source.hpp"
@@ -29,16 +30,20 @@ public:
         : url_(std::move(url)), table_(std::move(table)), opt_(o) {}
     ~PgSource() override {
         PQfinish(conn_);
-        PQfinish(mark_);
+        for (PGconn* m : marks_) PQfinish(m);
     }
 
     Dialect dialect() const override { return Dialect::postgresql; }
 
     Status connect() {
         PQfinish(conn_);
-        PQfinish(mark_);
-        conn_ = mark_ = nullptr;
-        prepared_ = pending_ = false;
+        for (PGconn*& m : marks_) {
+            PQfinish(m);
+            m = nullptr;
+        }
+        conn_ = nullptr;
+        prepared_ = false;
+        pending_ = {};
         EVT_TRY(open_conn(conn_));
         EVT_TRY(exec(conn_, "SET client_min_messages = warning"));
         if (opt_.listen) EVT_TRY(exec(conn_, "LISTEN " + notify_channel(table_.table)));
@@ -106,28 +111,39 @@ public:
         EVT_TRY(settle());
         if (rows.empty()) return {};
         EVT_TRY(prepare());
-        std::string arr = "{";
-        arr.reserve(rows.size() * 8);
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            if (i) arr += ',';
-            arr += std::to_string(rows[i].seq);
-        }
-        arr += '}';
-        const char* params[] = {arr.c_str()};
+        // The rows are split between the mark connections, which the server
+        // runs in parallel; each part is independent (a part lost in a crash
+        // only comes again).
         remove_ = remove;
-        if (!PQsendQueryPrepared(mark_, remove ? "evt_delete" : "evt_mark", 1, params, nullptr, nullptr, 0))
-            return lost(mark_, "marking rows published");
-        pending_ = true;
+        std::size_t parts = rows.size() < 1000 ? 1 : marks_.size();
+        for (std::size_t p = 0; p < parts; ++p) {
+            std::size_t lo = rows.size() * p / parts, hi = rows.size() * (p + 1) / parts;
+            std::string arr = "{";
+            arr.reserve((hi - lo) * 8);
+            for (std::size_t i = lo; i < hi; ++i) {
+                if (i > lo) arr += ',';
+                arr += std::to_string(rows[i].seq);
+            }
+            arr += '}';
+            const char* params[] = {arr.c_str()};
+            if (!PQsendQueryPrepared(marks_[p], remove ? "evt_delete" : "evt_mark", 1, params, nullptr, nullptr, 0))
+                return lost(marks_[p], "marking rows published");
+            pending_[p] = true;
+        }
         return {};
     }
 
     Status settle() override {
-        if (!pending_) return {};
-        pending_ = false;
         Status st;
-        while (PGresult* raw = PQgetResult(mark_)) {
-            PgResult r(raw);
-            if (st.ok()) st = check(mark_, r.get(), PGRES_COMMAND_OK, remove_ ? "deleting relayed rows" : "marking rows published");
+        for (std::size_t p = 0; p < marks_.size(); ++p) {
+            if (!pending_[p]) continue;
+            pending_[p] = false;
+            while (PGresult* raw = PQgetResult(marks_[p])) {
+                PgResult r(raw);
+                if (st.ok())
+                    st = check(marks_[p], r.get(), PGRES_COMMAND_OK,
+                               remove_ ? "deleting relayed rows" : "marking rows published");
+            }
         }
         return st;
     }
@@ -171,10 +187,12 @@ private:
 
     Status prepare() {
         if (prepared_) return {};
-        // the marks: a second connection, so they run while the next batch is
+        // the marks: more connections, so they run while the next batch is
         // fetched and appended
-        EVT_TRY(open_conn(mark_));
-        EVT_TRY(exec(mark_, "SET synchronous_commit = off"));
+        for (PGconn*& m : marks_) {
+            EVT_TRY(open_conn(m));
+            EVT_TRY(exec(m, "SET synchronous_commit = off"));
+        }
         std::string cols;
         for (const auto& c : table_.extra) cols += ", " + c + "::text";
         const std::string& t = table_.table;
@@ -184,9 +202,11 @@ private:
                                         "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'){} FROM {} "
                                         "WHERE published_at IS NULL ORDER BY seq LIMIT $1::bigint",
                                         cols, t)));
-        EVT_TRY(prepare_one(mark_, "evt_mark",
-                            fmt::format("UPDATE {} SET published_at = now() WHERE seq = ANY($1::bigint[])", t)));
-        EVT_TRY(prepare_one(mark_, "evt_delete", fmt::format("DELETE FROM {} WHERE seq = ANY($1::bigint[])", t)));
+        for (PGconn* m : marks_) {
+            EVT_TRY(prepare_one(m, "evt_mark",
+                                fmt::format("UPDATE {} SET published_at = now() WHERE seq = ANY($1::bigint[])", t)));
+            EVT_TRY(prepare_one(m, "evt_delete", fmt::format("DELETE FROM {} WHERE seq = ANY($1::bigint[])", t)));
+        }
         prepared_ = true;
         return {};
     }
@@ -231,9 +251,9 @@ private:
     TableSpec table_;
     OpenOptions opt_;
     PGconn* conn_ = nullptr;  // fetch, lock, LISTEN
-    PGconn* mark_ = nullptr;  // finish()
+    std::array<PGconn*, 2> marks_{};  // finish(): each marks a part of the batch
     bool prepared_ = false;
-    bool pending_ = false;  // a finish() not yet settled
+    std::array<bool, 2> pending_{};  // a part of a finish() not yet settled
     bool remove_ = false;
     bool notified_ = false;
 };

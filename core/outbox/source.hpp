@@ -82,7 +82,7 @@ public:
     // Appends up to `limit` unpublished rows, in seq order, to out (cleared first).
     virtual Status fetch(std::size_t limit, std::vector<Row>& out) = 0;
     // Marks the rows published (remove=false) or deletes them. PostgreSQL does
-    // it on a second connection and returns at once (the marks of one batch
+    // it on two more connections (half the rows each) and returns at once (the marks of one batch
     // are written while the next is fetched and appended); settle() waits for
     // it. A second finish() settles the first. Marks need no durability of
     // their own (synchronous_commit off): a lost mark only sends the row again.
