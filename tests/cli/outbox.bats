@@ -133,9 +133,9 @@ insert() {  # insert AGGREGATE TYPE PAYLOAD_SQL
   for _ in $(seq 50); do [ "$(count_events orders 2>/dev/null || echo 0)" -eq 1 ] && break; sleep 0.1; done
   "$OUTBOX" --db "$DB" -t orders 2> second.err &
   local second=$!
-  sleep 0.5
-  kill -0 "$second"  # still waiting
+  for _ in $(seq 100); do grep -q "another relay holds the lock of outbox" second.err && break; sleep 0.05; done
   grep -q "another relay holds the lock of outbox" second.err
+  kill -0 "$second"  # still waiting
   insert o-1 B "'{}'"
   kill -TERM "$first"
   wait "$first"
