@@ -176,45 +176,74 @@ Result<bool> key_of(const Event& e, const Table& t, std::string& out) {
 class Row {
 public:
     json* find(std::string_view name) {
-        for (auto& [n, v] : f_)
+        if (has0_ && n0_ == name) return &v0_;
+        for (auto& [n, v] : rest_)
             if (n == name) return &v;
         return nullptr;
     }
     const json* find(std::string_view name) const { return const_cast<Row*>(this)->find(name); }
     json& at(const std::string& name) {
         if (json* v = find(name)) return *v;
-        f_.emplace_back(name, json());
-        return f_.back().second;
+        if (!has0_) {
+            has0_ = true;
+            n0_ = name;
+            v0_ = json();
+            return v0_;
+        }
+        rest_.emplace_back(name, json());
+        return rest_.back().second;
     }
     void erase(std::string_view name) {
-        f_.erase(std::remove_if(f_.begin(), f_.end(), [&](const auto& x) { return x.first == name; }), f_.end());
+        if (has0_ && n0_ == name) {
+            if (rest_.empty()) {
+                has0_ = false;
+                v0_ = json();
+            } else {
+                n0_ = std::move(rest_.back().first);
+                v0_ = std::move(rest_.back().second);
+                rest_.pop_back();
+            }
+            return;
+        }
+        rest_.erase(std::remove_if(rest_.begin(), rest_.end(), [&](const auto& x) { return x.first == name; }),
+                    rest_.end());
     }
-    void clear() { f_.clear(); }
+    void clear() {
+        has0_ = false;
+        v0_ = json();
+        rest_.clear();
+    }
     static Row parse(std::string_view text) {
         Row r;
         json j = json::parse(text);
         if (!j.is_object()) throw std::runtime_error("not a JSON object");
-        for (auto& [k, v] : j.items()) r.f_.emplace_back(k, std::move(v));
+        for (auto& [k, v] : j.items()) r.at(k) = std::move(v);
         return r;
     }
     std::string dump() const {
-        std::vector<const std::pair<std::string, json>*> order;
-        order.reserve(f_.size());
-        for (const auto& x : f_) order.push_back(&x);
-        std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
+        std::vector<std::pair<const std::string*, const json*>> order;
+        order.reserve(rest_.size() + 1);
+        if (has0_) order.emplace_back(&n0_, &v0_);
+        for (const auto& x : rest_) order.emplace_back(&x.first, &x.second);
+        std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return *a.first < *b.first; });
         std::string out = "{";
-        for (const auto* x : order) {
+        for (const auto& [n, v] : order) {
             if (out.size() > 1) out += ',';
-            out += json(x->first).dump();
+            out += json(*n).dump();
             out += ':';
-            out += x->second.dump();
+            out += v->dump();
         }
         out += '}';
         return out;
     }
 
 private:
-    std::vector<std::pair<std::string, json>> f_;
+    // The first field lives in the row itself (most rows of a count or a sum
+    // have one or two), the others in a vector.
+    bool has0_ = false;
+    std::string n0_;
+    json v0_;
+    std::vector<std::pair<std::string, json>> rest_;
 };
 
 struct Slot {

@@ -18,6 +18,18 @@ Result<std::optional<MDB_dbi>> state_dbi(store::Txn& txn, bool create) {
     return std::optional<MDB_dbi>(*d);
 }
 
+// Calls fn(key, value) for every entry of a database, in key order.
+template <class Fn>
+Status each_entry(store::Txn& txn, MDB_dbi dbi, Fn&& fn) {
+    EVT_ASSIGN(auto c, store::Cursor::open(txn, dbi));
+    MDB_val k, v;
+    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+        EVT_ASSIGN(bool ok, c.get(k, v, op));
+        if (!ok) return {};
+        EVT_TRY(fn(store::view(k), store::view(v)));
+    }
+}
+
 Result<std::optional<MDB_dbi>> open_rows(store::Txn& txn, const std::string& name) {
     auto d = txn.dbi(name, false);
     if (!d.ok()) {
@@ -109,14 +121,11 @@ Result<std::vector<ModelState>> list_states(store::Txn& txn) {
     std::vector<ModelState> out;
     EVT_ASSIGN(auto d, state_dbi(txn, false));
     if (!d) return out;
-    EVT_ASSIGN(auto c, store::Cursor::open(txn, *d));
-    MDB_val k, v;
-    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
-        EVT_ASSIGN(bool ok, c.get(k, v, op));
-        if (!ok) break;
-        EVT_ASSIGN(ModelState s, model_from_json(store::view(k), store::view(v)));
+    EVT_TRY(each_entry(txn, *d, [&](std::string_view k, std::string_view v) -> Status {
+        EVT_ASSIGN(ModelState s, model_from_json(k, v));
         out.push_back(std::move(s));
-    }
+        return {};
+    }));
     return out;
 }
 
@@ -177,13 +186,10 @@ Result<std::vector<Row>> read_rows(log::Log& log, const TableRef& ref, const std
         return out;
     }
     if (!d) return out;
-    EVT_ASSIGN(auto c, store::Cursor::open(txn, *d));
-    MDB_val k, v;
-    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
-        EVT_ASSIGN(bool ok, c.get(k, v, op));
-        if (!ok) break;
-        out.push_back({std::string(store::view(k)), std::string(store::view(v))});
-    }
+    EVT_TRY(each_entry(txn, *d, [&](std::string_view k, std::string_view v) -> Status {
+        out.push_back({std::string(k), std::string(v)});
+        return {};
+    }));
     return out;
 }
 

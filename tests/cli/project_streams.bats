@@ -22,12 +22,14 @@ version() {
   echo "${v:-0}"
 }
 
-# writer NAME ROUND: read the version, wait for the start signal, append one
-# event expecting it; on a conflict (exit 2) read again and retry
+# writer NAME ROUND: read the version, say it is ready, wait for the start
+# signal, append one event expecting it; on a conflict (exit 2) read again
+# and retry
 writer() {
   local name=$1 round=$2 v rc tries=0
   v=$(version acct-1)
-  read -r _ < "go.$round"
+  touch "ready.$name.$round"
+  while [ ! -e "go.$round" ]; do sleep 0.005; done
   while :; do
     tries=$((tries + 1))
     rc=0
@@ -44,13 +46,13 @@ writer() {
     "$APPEND" -t accounts --expect-version no-stream
   conflicts=0
   for round in $(seq 1 10); do
-    mkfifo "go.$round"
     writer a "$round" &
     pa=$!
     writer b "$round" &
     pb=$!
-    sleep 0.2
-    printf 'go\ngo\n' > "go.$round"
+    # both have read the version: release them together
+    while [ ! -e "ready.a.$round" ] || [ ! -e "ready.b.$round" ]; do sleep 0.01; done
+    touch "go.$round"
     wait "$pa"
     wait "$pb"
     # both read the same version before the signal: exactly one needed a retry
