@@ -276,34 +276,52 @@ Status compact_all(WriteTxn& txn, const TopicConfig& t, std::uint32_t p, CleanSt
     return {};
 }
 
-// Id-index entries whose record is gone.
-Status prune_ids(Log& log, WriteTxn& txn, const TopicConfig& t, CleanStats& stats) {
-    auto dbi = ids_dbi(txn, t.id, false);
-    if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
-    EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
-    MDB_val k, v;
-    MDB_cursor_op op = MDB_FIRST;
-    for (;;) {
-        EVT_ASSIGN(bool more, c.get(k, v, op));
-        if (!more) break;
-        op = MDB_NEXT;
-        if (v.mv_size < 20) continue;
-        const char* d = static_cast<const char*>(v.mv_data);
-        std::uint32_t p = get_le<std::uint32_t>(d + 8);
-        std::uint64_t off = get_le<std::uint64_t>(d + 12);
-        RecordView rec;
-        bool there = false;
-        if (p < t.partitions) {
-            EVT_ASSIGN(there, log.record_at(txn, t, p, off, rec));
+}  // namespace
+
+std::string stored_event_id(std::string_view json) {
+    // The common shape first: {"specversion":"1.0","id":"..." with no escapes in the id.
+    constexpr std::string_view kHead = R"({"specversion":"1.0","id":")";
+    if (json.substr(0, kHead.size()) == kHead) {
+        auto end = json.find('"', kHead.size());
+        if (end != std::string_view::npos) {
+            std::string_view id = json.substr(kHead.size(), end - kHead.size());
+            if (id.find('\\') == std::string_view::npos) return std::string(id);
         }
-        if (there) continue;
-        EVT_TRY(c.del());  // MDB_NEXT after a delete gives the next entry
-        ++stats.stale_ids;
     }
-    return {};
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view id;
+    if (parser.parse(json.data(), json.size()).get(doc) || doc["id"].get_string().get(id)) return {};
+    return std::string(id);
 }
 
-}  // namespace
+Result<std::uint64_t> drop_stale_ids(Log& log, WriteTxn& txn, const TopicConfig& t, bool check_ids) {
+    std::uint64_t dropped = 0;
+    auto dbi = ids_dbi(txn, t.id, false);
+    if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Result<std::uint64_t>(dropped) : dbi.error();
+    EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
+    MDB_val k, v;
+    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+        EVT_ASSIGN(bool more, c.get(k, v, op));
+        if (!more) break;
+        bool good = false;
+        if (k.mv_size == 8 && v.mv_size == 20) {
+            const char* d = static_cast<const char*>(v.mv_data);
+            std::uint32_t p = get_le<std::uint32_t>(d + 8);
+            RecordView rec;
+            bool found = false;
+            if (p < t.partitions) {
+                EVT_ASSIGN(found, log.record_at(txn, t, p, get_le<std::uint64_t>(d + 12), rec));
+            }
+            good = found && (!check_ids || (rec.time == get_le<std::int64_t>(d) &&
+                                            hash64(stored_event_id(rec.json)) == offset_of(k.mv_data)));
+        }
+        if (good) continue;
+        EVT_TRY(c.del());  // MDB_NEXT after a delete gives the next entry
+        ++dropped;
+    }
+    return dropped;
+}
 
 Result<CleanStats> collect_garbage(Log& log, const std::vector<std::string>& names, Micros now) {
     CleanStats total;
@@ -343,12 +361,11 @@ Result<CleanStats> collect_garbage(Log& log, const std::vector<std::string>& nam
                 total.add(s);
             }
         }
-        CleanStats s;
         EVT_TRY(log.write([&](WriteTxn& txn) -> Status {
-            s = CleanStats{};
-            return prune_ids(log, txn, t, s);
+            EVT_ASSIGN(std::uint64_t n, drop_stale_ids(log, txn, t, false));
+            total.stale_ids += n;
+            return {};
         }));
-        total.add(s);
     }
     return total;
 }

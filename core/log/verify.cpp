@@ -24,22 +24,6 @@ struct Part {
     std::size_t at(std::uint64_t off) const { return static_cast<std::size_t>(off - start); }
 };
 
-std::string json_id(simdjson::dom::parser& parser, std::string_view json) {
-    // The common shape first: {"specversion":"1.0","id":"..." with no escapes in the id.
-    constexpr std::string_view kHead = R"({"specversion":"1.0","id":")";
-    if (json.substr(0, kHead.size()) == kHead) {
-        auto end = json.find('"', kHead.size());
-        if (end != std::string_view::npos) {
-            std::string_view id = json.substr(kHead.size(), end - kHead.size());
-            if (id.find('\\') == std::string_view::npos) return std::string(id);
-        }
-    }
-    simdjson::dom::element doc;
-    std::string_view id;
-    if (parser.parse(json.data(), json.size()).get(doc) || doc["id"].get_string().get(id)) return {};
-    return std::string(id);
-}
-
 class Verifier {
 public:
     Verifier(Log& log, store::ReadTxn& txn, VerifyReport& r, std::size_t max,
@@ -213,7 +197,6 @@ private:
         auto dbi = ids_dbi(txn_, t.id, false);
         if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
         EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn_, *dbi));
-        simdjson::dom::parser parser;
         MDB_val k, v;
         for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
             EVT_ASSIGN(bool more, c.get(k, v, op));
@@ -236,7 +219,7 @@ private:
             RecordView rec;
             EVT_ASSIGN(bool found, log_.record_at(txn_, t, p, off, rec));
             if (!found) continue;
-            if (rec.time != time || id_hash(json_id(parser, rec.json)) != hash)
+            if (rec.time != time || id_hash(stored_event_id(rec.json)) != hash)
                 problem(t, p, off, true, "an id-index entry does not match its record's id or time");
         }
         return {};
@@ -452,34 +435,6 @@ Status rebuild_keys(store::WriteTxn& txn, const TopicConfig& t, RepairReport& re
     return {};
 }
 
-Status drop_bad_ids(Log& log, store::WriteTxn& txn, const TopicConfig& t, RepairReport& rep) {
-    auto dbi = ids_dbi(txn, t.id, false);
-    if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
-    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, *dbi));
-    simdjson::dom::parser parser;
-    MDB_val k, v;
-    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
-        EVT_ASSIGN(bool more, c.get(k, v, op));
-        if (!more) break;
-        bool good = false;
-        if (k.mv_size == 8 && v.mv_size == 20) {
-            const char* d = static_cast<const char*>(v.mv_data);
-            std::uint32_t p = get_le<std::uint32_t>(d + 8);
-            RecordView rec;
-            bool found = false;
-            if (p < t.partitions) {
-                EVT_ASSIGN(found, log.record_at(txn, t, p, get_le<std::uint64_t>(d + 12), rec));
-            }
-            good = found && rec.time == get_le<std::int64_t>(d) &&
-                   id_hash(json_id(parser, rec.json)) == offset_of(k.mv_data);
-        }
-        if (good) continue;
-        EVT_TRY(c.del());  // MDB_NEXT after a delete gives the next entry
-        ++rep.ids_dropped;
-    }
-    return {};
-}
-
 }  // namespace
 
 Result<RepairReport> repair(Log& log, const std::vector<std::string>& names) {
@@ -495,7 +450,8 @@ Result<RepairReport> repair(Log& log, const std::vector<std::string>& names) {
             rep = RepairReport{};
             EVT_TRY(rebuild_heads(log, txn, t, rep));
             if (t.compact) EVT_TRY(rebuild_keys(txn, t, rep));
-            return drop_bad_ids(log, txn, t, rep);
+            EVT_ASSIGN(rep.ids_dropped, drop_stale_ids(log, txn, t, true));
+            return {};
         }));
         total.heads += rep.heads;
         total.keys += rep.keys;
