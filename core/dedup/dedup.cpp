@@ -187,11 +187,12 @@ private:
                 return appender_->write(txn, *batch_, now);
             }));
         } else {  // look up, write the output, then record: at least once
+            Probed probed;
             {
                 EVT_ASSIGN(auto txn, log_.env().read());
                 auto dbi = txn.dbi(store_db(o_.store), false, MDB_INTEGERKEY);
                 if (dbi.ok()) {
-                    EVT_TRY(check(txn, *dbi, refs, now, o_.window, seen_keyed));
+                    EVT_TRY(check(txn, *dbi, refs, now, o_.window, seen_keyed, &probed));
                 } else if (dbi.error().kind == ErrorKind::not_found) {  // no store yet
                     seen_keyed.assign(refs.size(), false);
                     mark_repeats(refs, seen_keyed);
@@ -208,7 +209,7 @@ private:
             EVT_TRY(out_.flush());
             EVT_TRY(log_.write([&](store::WriteTxn& txn) -> Status {
                 EVT_ASSIGN(MDB_dbi dbi, txn.dbi(store_db(o_.store), true, MDB_INTEGERKEY));
-                return record(txn, dbi, refs, seen_keyed, now, o_.window);
+                return record(txn, dbi, refs, seen_keyed, now, o_.window, &probed);
             }));
         }
         if (appender_) appender_->committed(*batch_);

@@ -36,15 +36,25 @@ struct KeyRef {
     std::uint64_t hash;
 };
 
+// What check() found, for a record() that follows: the keys in slot order,
+// the slot each key was found in or would take, and the snapshot.
+struct Probed {
+    std::vector<std::uint32_t> order;
+    std::vector<std::uint64_t> slot;
+    std::size_t snapshot = 0;  // LMDB transaction id
+};
+
 // seen[i] = whether keys[i] was seen (in the store within the window, or
 // earlier in this batch). Reads only: a read transaction will do.
 Status check(store::Txn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now, Micros window,
-             std::vector<bool>& seen);
+             std::vector<bool>& seen, Probed* probed = nullptr);
 // Marks keys that repeat an earlier key of the same batch as seen.
 void mark_repeats(const std::vector<KeyRef>& keys, std::vector<bool>& seen);
-// Records the keys whose seen[i] is false, with time `now`.
+// Records the keys whose seen[i] is false, with time `now`. With `probed`
+// from a check() of the same keys whose snapshot no commit has followed,
+// the slots are not probed again.
 Status record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, const std::vector<bool>& seen,
-              Micros now, Micros window);
+              Micros now, Micros window, const Probed* probed = nullptr);
 // Both, in one write transaction.
 Status check_and_record(store::WriteTxn& txn, MDB_dbi dbi, const std::vector<KeyRef>& keys, Micros now,
                         Micros window, std::vector<bool>& seen);

@@ -122,3 +122,77 @@ TEST_CASE("chaos is reproducible, reports what it did, and is the identity at ze
     }
     CHECK(checked > 10);
 }
+
+TEST_CASE("the store's record() reuses check()'s slots only when they still hold") {
+    TempDir d;
+    auto lg = log::Log::open(d.str(), log::Log::Access::write);
+    REQUIRE(lg.ok());
+    // Forced hashes: x and y collide at 100; z's home (101) is where y's probe
+    // ends; w sits far away. A first batch stores x at 100.
+    std::vector<std::string> names{"x", "y", "z", "w"};
+    auto refs = [&](std::vector<std::pair<int, std::uint64_t>> ks) {
+        std::vector<dedup::KeyRef> r;
+        for (auto [i, h] : ks) r.push_back({names[static_cast<std::size_t>(i)], h});
+        return r;
+    };
+    auto put = [&](const std::vector<dedup::KeyRef>& keys, std::vector<bool>& seen) {
+        REQUIRE((*lg)->write([&](store::WriteTxn& txn) -> Status {
+                        EVT_ASSIGN(MDB_dbi dbi, txn.dbi(dedup::store_db("s"), true, MDB_INTEGERKEY));
+                        return dedup::check_and_record(txn, dbi, keys, 0, 0, seen);
+                    }).ok());
+    };
+    std::vector<bool> seen;
+    put(refs({{0, 100}}), seen);
+    // check() in a read snapshot, then record() right after it: y and z both
+    // found slot 101 free; the second must be probed again, not overwrite.
+    auto batch = refs({{1, 100}, {2, 101}, {3, 5000}});
+    dedup::Probed probed;
+    {
+        auto txn = (*lg)->env().read();
+        REQUIRE(txn.ok());
+        auto dbi = txn->dbi(dedup::store_db("s"), false, MDB_INTEGERKEY);
+        REQUIRE(dbi.ok());
+        REQUIRE(dedup::check(*txn, *dbi, batch, 0, 0, seen, &probed).ok());
+    }
+    CHECK(seen == std::vector<bool>{false, false, false});
+    CHECK(probed.slot == std::vector<std::uint64_t>{101, 101, 5000});
+    REQUIRE((*lg)->write([&](store::WriteTxn& txn) -> Status {
+                    EVT_ASSIGN(MDB_dbi dbi, txn.dbi(dedup::store_db("s"), true, MDB_INTEGERKEY));
+                    return dedup::record(txn, dbi, batch, seen, 0, 0, &probed);
+                }).ok());
+    // All four are there, each found again.
+    put(refs({{0, 100}, {1, 100}, {2, 101}, {3, 5000}}), seen);
+    CHECK(seen == std::vector<bool>{true, true, true, true});
+
+    // A commit between check() and record() (another writer): the cached
+    // slots are not trusted, so a key recorded meanwhile is not written twice.
+    TempDir d2;
+    auto lg2 = log::Log::open(d2.str(), log::Log::Access::write);
+    REQUIRE(lg2.ok());
+    auto one = refs({{3, 7}});
+    REQUIRE((*lg2)->write([&](store::WriteTxn& txn) -> Status {
+                    return txn.dbi(dedup::store_db("s"), true, MDB_INTEGERKEY).ok() ? Status() : Error{ErrorKind::io, "dbi"};
+                }).ok());
+    {
+        auto txn = (*lg2)->env().read();
+        REQUIRE(txn.ok());
+        auto dbi = txn->dbi(dedup::store_db("s"), false, MDB_INTEGERKEY);
+        REQUIRE(dbi.ok());
+        REQUIRE(dedup::check(*txn, *dbi, one, 0, 0, seen, &probed).ok());
+    }
+    auto other = refs({{2, 7}});  // z takes slot 7 meanwhile
+    std::vector<bool> s2;
+    REQUIRE((*lg2)->write([&](store::WriteTxn& txn) -> Status {
+                    EVT_ASSIGN(MDB_dbi dbi, txn.dbi(dedup::store_db("s"), true, MDB_INTEGERKEY));
+                    return dedup::check_and_record(txn, dbi, other, 0, 0, s2);
+                }).ok());
+    REQUIRE((*lg2)->write([&](store::WriteTxn& txn) -> Status {
+                    EVT_ASSIGN(MDB_dbi dbi, txn.dbi(dedup::store_db("s"), true, MDB_INTEGERKEY));
+                    return dedup::record(txn, dbi, one, seen, 0, 0, &probed);
+                }).ok());
+    REQUIRE((*lg2)->write([&](store::WriteTxn& txn) -> Status {
+                    EVT_ASSIGN(MDB_dbi dbi, txn.dbi(dedup::store_db("s"), true, MDB_INTEGERKEY));
+                    return dedup::check_and_record(txn, dbi, refs({{2, 7}, {3, 7}}), 0, 0, s2);
+                }).ok());
+    CHECK(s2 == std::vector<bool>{true, true});  // z kept its slot, w went to the next one
+}
