@@ -14,7 +14,7 @@
 # Rows are interleaved (a0 a1 a2 a3, RUNS times) so load from other users of this shared
 # machine falls on all of them alike; medians of hyperfine runs and the ratio to a0.
 #
-# Usage: bench/retention.sh       EVT_BIN=/path/bin BASE_BIN=/old/bin N=500000 RUNS=3 bench/retention.sh
+# Usage: bench/retention.sh       EVT_BIN=/path/bin BASE_BIN=/old/bin N=500000 RUNS=3 [ONLY="a0 b0"] bench/retention.sh
 set -euo pipefail
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,6 +47,7 @@ declare -A FLAGS=([a0]="" [a1]="--retention 1h" [a2]="--retention-bytes 64MiB" [
 declare -A NAME=([a0]="no retention" [a1]="--retention 1h (all N old expired)" [a2]="--retention-bytes 64MiB" [a3]="--compact (100k keys)" [b0]="BASE_BIN build, no retention")
 ROWS=(a0 a1 a2 a3)
 if [ -n "${BASE_BIN:-}" ]; then ROWS+=(b0); fi
+if [ -n "${ONLY:-}" ]; then read -r -a ROWS <<<"$ONLY"; fi  # e.g. ONLY="a0 b0" (a0 is always needed)
 for r in $(seq 1 "$RUNS"); do
     for id in "${ROWS[@]}"; do
         if [ "$id" = b0 ]; then

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
@@ -193,34 +194,56 @@ private:
     }
 
     // Every id-index entry must name a record with that id hash and time.
+    // The entries are checked in record order, so the records are read
+    // nearly sequentially rather than at random.
     Status ids(const TopicConfig& t) {
         auto dbi = ids_dbi(txn_, t.id, false);
         if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
-        EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn_, *dbi));
-        MDB_val k, v;
-        for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
-            EVT_ASSIGN(bool more, c.get(k, v, op));
-            if (!more) break;
-            ++r_.ids;
-            if (k.mv_size != 8 || v.mv_size != 20) {
-                problem(t, 0, 0, false, "an id-index entry is malformed");
+        struct Entry {
+            std::uint32_t p;
+            std::uint64_t off;
+            std::uint64_t hash;
+            Micros time;
+        };
+        std::vector<Entry> entries;
+        {
+            EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn_, *dbi));
+            MDB_val k, v;
+            for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+                EVT_ASSIGN(bool more, c.get(k, v, op));
+                if (!more) break;
+                ++r_.ids;
+                if (k.mv_size != 8 || v.mv_size != 20) {
+                    problem(t, 0, 0, false, "an id-index entry is malformed");
+                    continue;
+                }
+                const char* d = static_cast<const char*>(v.mv_data);
+                entries.push_back(Entry{get_le<std::uint32_t>(d + 8), get_le<std::uint64_t>(d + 12),
+                                        offset_of(k.mv_data), get_le<std::int64_t>(d)});
+            }
+        }
+        std::sort(entries.begin(), entries.end(),
+                  [](const Entry& a, const Entry& b) { return a.p != b.p ? a.p < b.p : a.off < b.off; });
+        store::Cursor rc;
+        std::uint32_t open_p = ~0u;
+        for (const Entry& e : entries) {
+            if (e.p >= t.partitions || !parts_[e.p].has(e.off)) {
+                if (e.p >= t.partitions || !may_be_removed(t, e.p, e.off))
+                    problem(t, e.p, e.off, true, "an id-index entry names no record");
                 continue;
             }
-            std::uint64_t hash = offset_of(k.mv_data);
-            const char* d = static_cast<const char*>(v.mv_data);
-            Micros time = get_le<std::int64_t>(d);
-            std::uint32_t p = get_le<std::uint32_t>(d + 8);
-            std::uint64_t off = get_le<std::uint64_t>(d + 12);
-            if (p >= t.partitions || !parts_[p].has(off)) {
-                if (p >= t.partitions || !may_be_removed(t, p, off))
-                    problem(t, p, off, true, "an id-index entry names no record");
-                continue;
+            if (e.p != open_p) {
+                EVT_ASSIGN(MDB_dbi rd, records_dbi(txn_, t.id, e.p, false));
+                EVT_ASSIGN(rc, store::Cursor::open(txn_, rd));
+                open_p = e.p;
             }
+            OffsetKey key(e.off);
+            MDB_val k = store::val(key.view()), v;
+            EVT_ASSIGN(bool found, rc.get(k, v, MDB_SET_KEY));
             RecordView rec;
-            EVT_ASSIGN(bool found, log_.record_at(txn_, t, p, off, rec));
-            if (!found) continue;
-            if (rec.time != time || id_hash(stored_event_id(rec.json)) != hash)
-                problem(t, p, off, true, "an id-index entry does not match its record's id or time");
+            if (!found || !decode_record(store::view(v), rec)) continue;
+            if (rec.time != e.time || id_hash(stored_event_id(rec.json)) != e.hash)
+                problem(t, e.p, e.off, true, "an id-index entry does not match its record's id or time");
         }
         return {};
     }
