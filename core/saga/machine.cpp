@@ -1,5 +1,7 @@
 #include "core/saga/machine.hpp"
 
+#include "core/event/format.hpp"
+
 #include <algorithm>
 #include <optional>
 
@@ -87,6 +89,35 @@ Status Machine::apply(Instance& in, std::string_view type, const nlohmann::json&
     return {};
 }
 
+// The CloudEvent of an emitted event, written directly (attributes in a fixed
+// order: the orchestrator writes many of them).
+std::string Machine::envelope(const Emitted& e, Micros now, bool correlate, const nlohmann::json* data) const {
+    auto quoted = [](std::string_view v) { return "\"" + event::json_escape_string(v) + "\""; };
+    std::string subject = quoted(e.subject);
+    std::string j;
+    j.reserve(256);
+    j += "{\"specversion\":\"1.0\",\"id\":";
+    j += quoted(e.id);
+    j += ",\"source\":";
+    j += quoted("/saga/" + d_.name.value);
+    j += ",\"type\":";
+    j += quoted(e.type);
+    j += ",\"time\":\"";
+    j += rfc3339(now);
+    j += "\",\"subject\":";
+    j += subject;
+    if (correlate) {
+        j += ",\"correlationid\":";
+        j += subject;
+    }
+    if (data) {
+        j += ",\"data\":";
+        j += dump(*data);
+    }
+    j += '}';
+    return j;
+}
+
 void Machine::state(Instance& in, std::string_view type, nlohmann::json data, Micros now,
                     std::vector<Emitted>& out) const {
     data["at"] = now;
@@ -99,10 +130,7 @@ void Machine::state(Instance& in, std::string_view type, nlohmann::json data, Mi
     e.type = std::string(type);
     e.subject = in.id;
     e.id = std::move(id);
-    nlohmann::json ev = {{"specversion", "1.0"}, {"id", e.id},         {"source", "/saga/" + d_.name.value},
-                         {"type", e.type},       {"time", rfc3339(now)}, {"subject", in.id}};
-    ev["data"] = std::move(data);
-    e.json = dump(ev);
+    e.json = envelope(e, now, false, &data);
     out.push_back(std::move(e));
 }
 
@@ -130,12 +158,9 @@ void Machine::command(Instance& in, const Command& c, Emitted::Flow flow, int st
     e.subject = in.id;
     e.id = id;
     e.step = step;
-    nlohmann::json ev = {{"specversion", "1.0"}, {"id", id},           {"source", "/saga/" + d_.name.value},
-                         {"type", e.type},       {"time", rfc3339(now)}, {"subject", in.id},
-                         {"correlationid", in.id}};
-    if (!c.data.is_null())
-        ev["data"] = resolve_template(c.data, [&](std::string_view path) { return lookup(in, path); });
-    e.json = dump(ev);
+    nlohmann::json data;
+    if (!c.data.is_null()) data = resolve_template(c.data, [&](std::string_view path) { return lookup(in, path); });
+    e.json = envelope(e, now, true, c.data.is_null() ? nullptr : &data);
     out.push_back(std::move(e));
 }
 

@@ -96,6 +96,7 @@ private:
     void command(Instance& in, const Command& c, Emitted::Flow flow, int step, const std::string& id, Micros now,
                  std::vector<Emitted>& out) const;
     nlohmann::json lookup(const Instance& in, std::string_view path) const;
+    std::string envelope(const Emitted& e, Micros now, bool correlate, const nlohmann::json* data) const;
 
     const Definition& d_;
 };
