@@ -9,6 +9,8 @@
 #include <set>
 #include <unordered_map>
 
+#include <simdjson.h>
+
 #include "core/group/group_store.hpp"
 #include "core/log/appender.hpp"
 #include "core/log/reader.hpp"
@@ -169,16 +171,35 @@ private:
         ++st_.read;
         pos_[{e.topic, e.partition}] = e.offset + 1;
         dirty_.insert({e.topic, e.partition});
-        auto ev = parse(e.json);
-        if (!ev.is_object()) {
+        // simdjson finds the few attributes needed; only `data` becomes a JSON value, and only when used
+        simdjson::dom::element doc;
+        if (parser_.parse(e.json).get(doc) || !doc.is_object()) {
             ++st_.ignored;
             warn(fmt::format("topic '{}' partition {} offset {}: not a JSON object; skipped", e.topic, e.partition, e.offset));
             return;
         }
-        static const nlohmann::json empty = nlohmann::json::object();
+        auto text = [&](simdjson::dom::element el, std::string& out) {
+            std::string_view v;
+            if (!el.get_string().get(v)) {
+                out.assign(v);
+                return true;
+            }
+            std::int64_t i = 0;
+            std::uint64_t u = 0;
+            if (!el.get_int64().get(i)) out = std::to_string(i);
+            else if (!el.get_uint64().get(u)) out = std::to_string(u);
+            else return false;
+            return true;
+        };
+        auto data = [&](nlohmann::json absent) {
+            simdjson::dom::element de;
+            if (doc["data"].get(de)) return absent;
+            return nlohmann::json::parse(simdjson::minify(de), nullptr, false);
+        };
         if (e.topic == d_.start_topic.value && e.type == d_.start_type.value) {
-            std::string id = m_.correlation_of_start(ev);
-            if (id.empty()) {
+            std::string id;
+            simdjson::dom::element c;
+            if (doc.at_pointer(d_.correlate_pointer).get(c) || !text(c, id) || id.empty()) {
                 ++st_.ignored;
                 warn(fmt::format("topic '{}' partition {} offset {}: {} has no '{}'; skipped", e.topic, e.partition,
                                  e.offset, e.type, d_.correlate_by));
@@ -188,7 +209,11 @@ private:
                 ++st_.ignored;
                 return;
             }
-            Instance in = m_.start(id, ev, now, out_);
+            nlohmann::json start = nlohmann::json::object();
+            std::string_view cause;
+            if (!doc["id"].get_string().get(cause)) start["id"] = std::string(cause);
+            start["data"] = data(nullptr);
+            Instance in = m_.start(id, start, now, out_);
             ++st_.started;
             ++st_.running;
             touched_.push_back(id);
@@ -196,16 +221,17 @@ private:
             return;
         }
         std::string id;
+        simdjson::dom::element c;
         for (const char* k : {"correlationid", "subject"}) {
-            auto it = ev.find(k);
-            if (it != ev.end() && it->is_string()) {
-                id = it->get<std::string>();
+            std::string_view v;
+            if (!doc[k].get(c) && !c.get_string().get(v)) {
+                id.assign(v);
                 break;
             }
         }
         auto it = instances_.find(id);
-        const nlohmann::json& data = ev.contains("data") ? ev["data"] : empty;
-        if (it == instances_.end() || !m_.reply(it->second, e.topic, e.type, data, now, out_)) {
+        if (it == instances_.end() || finished(it->second.phase) ||
+            !m_.reply(it->second, e.topic, e.type, data(nlohmann::json::object()), now, out_)) {
             ++st_.ignored;
             return;
         }
@@ -325,6 +351,7 @@ private:
     std::priority_queue<std::pair<Micros, std::string>, std::vector<std::pair<Micros, std::string>>, std::greater<>>
         timers_;
     std::vector<Emitted> out_;
+    simdjson::dom::parser parser_;
     std::vector<std::string> touched_;
 };
 
