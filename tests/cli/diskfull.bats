@@ -77,3 +77,11 @@ check_after_full() {
   run "$CHECK" -L "$T/log"
   [ "$status" -eq 0 ]
 }
+
+@test "a map that may not grow past EVT_MAX_SIZE: exit 74 'the log is full', evt-check clean, acknowledged events there" {
+  export EVT_MAP_SIZE=1MiB EVT_MAX_SIZE=3MiB
+  fill "$APPEND" -L "$T/log" -t fill --atomic
+  [[ "$(cat err.txt)" == *"is full: its map is"*"(EVT_MAX_SIZE)"* ]] || { cat err.txt >&2; return 1; }
+  check_after_full "$T/log"
+  [ "$(stat -c %s "$T/log/data.mdb")" -le $((3 * 1024 * 1024)) ]
+}
