@@ -185,6 +185,16 @@ steps:
 EOF
 }
 
+# Waits (at most 10 s) until the orchestrator of saga `short` has joined its group.
+wait_member() {
+  local i
+  for i in $(seq 1 100); do
+    [ "$("$EVT_BIN/evt-group" describe saga.short --format json 2>/dev/null | jq '.members | length')" = 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 reply() {  # reply TYPE ID
   printf '{"type":"%s","correlationid":"%s"}\n' "$1" "$2" | "$APPEND" -t replies 2>/dev/null
 }
@@ -236,7 +246,7 @@ reply() {  # reply TYPE ID
   printf '{"type":"OrderPlaced","subject":"o-3"}\n' | "$APPEND" -t orders 2>/dev/null
   "$SAGA" run short.yaml --follow -q &
   local pid=$!
-  sleep 0.5
+  wait_member
   run --separate-stderr "$SAGA" run short.yaml
   [ "$status" -eq 75 ]
   [[ "$stderr" == *"already run by pid $pid"* ]]
@@ -252,7 +262,7 @@ reply() {  # reply TYPE ID
   short_saga
   "$SAGA" run short.yaml --follow -q &
   local pid=$!
-  sleep 0.5
+  wait_member
   kill -TERM "$pid"
   local rc=0
   wait "$pid" || rc=$?
