@@ -6,6 +6,7 @@
 #include "core/event/format.hpp"
 #include "core/backend/ingest.hpp"
 #include "core/lint/catalog_index.hpp"
+#include "core/store/env.hpp"
 #include "tools/common/runner.hpp"
 
 namespace {
@@ -29,6 +30,7 @@ struct Options {
     bool require_id = false;
     bool keep_position = false;
     std::string catalog;
+    std::string max_size;
 };
 
 evt::Result<int> run(const Options& o) {
@@ -68,6 +70,10 @@ evt::Result<int> run(const Options& o) {
                     : o.skip_bad || !o.rejects.empty() ? BadLines::skip_bad
                                                        : BadLines::prefix;
 
+    if (!o.max_size.empty()) {
+        EVT_ASSIGN(auto limit, parse_size(o.max_size));
+        store::Env::set_max_size(limit);
+    }
     EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::write));
     log::TopicOptions to;
     to.partitions = o.partitions;
@@ -150,6 +156,8 @@ int main(int argc, char** argv) {
         app.add_option("--source", o->source, "source of events that have none (default /evt)");
         app.add_flag("--require-id", o->require_id, "reject events without an id instead of filling one");
         app.add_flag("--keep-position", o->keep_position, "keep evttopic/evtpartition/... attributes on input");
+        app.add_option("--max-size", o->max_size, "let the log's map grow to SIZE at most (default: the free disk)")
+            ->check(evt::tool::Size);
         app.add_option("--catalog", o->catalog,
                        "reject events whose type is not in this catalog or whose data lacks its required fields");
         return [o] { return run(*o); };

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <vector>
 
@@ -233,29 +234,39 @@ std::uint64_t Env::map_size() const {
     return info.me_mapsize;
 }
 
+namespace {
+std::atomic<std::uint64_t> g_max_size{0};
+}
+
+void Env::set_max_size(std::uint64_t bytes) { g_max_size.store(bytes); }
+
 Status Env::grow() {
     std::uint64_t now = map_size();
-    std::uint64_t limit = 0;
-    if (const char* s = std::getenv("EVT_MAX_SIZE"); s && *s) {
-        auto size = parse_size(s);
-        if (!size.ok()) return make_error(ErrorKind::usage, "EVT_MAX_SIZE: {}", size.error().message);
-        limit = *size;
-    } else {
-        // The map may not outgrow what the disk can hold: the file's size
-        // plus the free space of its file system.
-        struct statvfs fs;
-        struct stat st;
-        std::string data = dir_ + "/data.mdb";
-        if (::statvfs(dir_.c_str(), &fs) == 0 && ::stat(data.c_str(), &st) == 0)
-            limit = static_cast<std::uint64_t>(st.st_size) +
-                    static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
+    std::uint64_t limit = g_max_size.load();
+    const char* why = " (--max-size)";
+    if (limit == 0) {
+        if (const char* s = std::getenv("EVT_MAX_SIZE"); s && *s) {
+            auto size = parse_size(s);
+            if (!size.ok()) return make_error(ErrorKind::usage, "EVT_MAX_SIZE: {}", size.error().message);
+            limit = *size;
+            why = " (EVT_MAX_SIZE)";
+        } else {
+            // The map may not outgrow what the disk can hold: the file's size
+            // plus the free space of its file system.
+            struct statvfs fs;
+            struct stat st;
+            std::string data = dir_ + "/data.mdb";
+            if (::statvfs(dir_.c_str(), &fs) == 0 && ::stat(data.c_str(), &st) == 0)
+                limit = static_cast<std::uint64_t>(st.st_size) +
+                        static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
+            why = " (the free disk)";
+        }
     }
     std::uint64_t next = now * 2;
     if (limit) {
         if (now >= limit)
             return make_error(ErrorKind::io, "the log '{}' is full: its map is {} and may not grow past {}{}", dir_,
-                              format_size(now), format_size(limit),
-                              std::getenv("EVT_MAX_SIZE") ? " (EVT_MAX_SIZE)" : " (the free disk)");
+                              format_size(now), format_size(limit), why);
         next = std::min(next, std::max(limit, now + 1));
     }
     int rc = mdb_env_set_mapsize(env_, next);

@@ -128,10 +128,13 @@ public:
 
     Result<ReadTxn> read();
     Result<WriteTxn> write();
-    // Double the map size, up to the limit (EVT_MAX_SIZE, else the free disk
-    // plus what the file holds): past it, ErrorKind::io "the log is full".
-    // Call only with no transaction open in this process.
+    // Double the map size, up to the limit (set_max_size, else EVT_MAX_SIZE,
+    // else the free disk plus what the file holds): past it, ErrorKind::io
+    // "the log is full". Call only with no transaction open in this process.
     Status grow();
+    // The largest the map may grow to in this process (a tool's --max-size);
+    // 0 leaves it to EVT_MAX_SIZE or the free disk.
+    static void set_max_size(std::uint64_t bytes);
     // A consistent copy of the environment into an empty directory, while
     // readers and writers go on (mdb_env_copy2 with MDB_CP_COMPACT: free pages
     // are left out).

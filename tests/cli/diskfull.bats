@@ -85,3 +85,13 @@ check_after_full() {
   check_after_full "$T/log"
   [ "$(stat -c %s "$T/log/data.mdb")" -le $((3 * 1024 * 1024)) ]
 }
+
+@test "evt-append --max-size caps the map like EVT_MAX_SIZE, and says which limit it hit" {
+  export EVT_MAP_SIZE=1MiB
+  fill "$APPEND" -L "$T/log" -t fill --atomic --max-size 3MiB
+  [[ "$(cat err.txt)" == *"is full: its map is"*"(--max-size)"* ]] || { cat err.txt >&2; return 1; }
+  check_after_full "$T/log"
+  [ "$(stat -c %s "$T/log/data.mdb")" -le $((3 * 1024 * 1024)) ]
+  run --separate-stderr "$APPEND" -t x --max-size lots < /dev/null
+  [ "$status" -eq 64 ]
+}
