@@ -216,3 +216,38 @@ say "run to run (see the '#' lines on standard error) and order is not"
 say "promised. A log-mode group gives every partition to one member, in"
 say "order; a queue spreads single events. Pub-sub: every group gets"
 say "everything. Point-to-point: every event to one worker."
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
+for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
+pids=()
+say
+
+say "== 6. Acks, redelivery and the dead-letter topic =="
+say
+cat > handler.sh << 'EOF'
+#!/bin/sh
+# handler.sh: one job on stdin; job-3 is a poison message that always fails.
+event=$(cat)
+subject=$(printf '%s' "$event" | jq -r .subject)
+delivery=$(printf '%s' "$event" | jq -r '.evtdelivery // 1')
+if [ "$subject" = job-3 ]; then
+  echo "  $subject delivery $delivery: failed" >> handled.txt
+  exit 1
+fi
+echo "  $subject delivery $delivery: done" >> handled.txt
+EOF
+chmod +x handler.sh
+for i in 1 2 3 4 5; do
+  printf '{"specversion":"1.0","id":"job-%d","source":"/jobs","type":"ReportRequested","subject":"job-%d"}\n' "$i" "$i"
+done | evt-append -t jobs
+cmd "evt-consume -t jobs -g workers --mode queue --max-deliveries 3 --exec ./handler.sh"
+evt-consume -t jobs -g workers --mode queue --max-deliveries 3 --exec ./handler.sh 2> handler.err
+sort -V handled.txt
+say
+say "A handler's exit 0 is the ack; anything else releases the event and it is"
+say "delivered again with a higher evtdelivery. After --max-deliveries it stops"
+say "blocking the queue and moves to the dead-letter topic, with the reason:"
+cmd "evt-replay -t jobs.dlq | jq -c '{subject, evtdlqtopic, evtdlqoffset, evtdlqreason}'"
+evt-replay -t jobs.dlq | jq -c '{subject, evtdlqtopic, evtdlqoffset, evtdlqreason}' | sed 's/^/  /'
+cmd "evt-group describe workers"
+evt-group describe workers --format json |
+  jq -r '"  acked: \(.queue.acked)  redelivered: \(.queue.redelivered)  dead-lettered: \(.queue.dead_lettered)"'
