@@ -28,11 +28,12 @@ struct Event {
     const log::RecordView* rec = nullptr;
     std::string_view topic;
     simdjson::dom::element doc;
-    std::string where;  // "orders/0/17", for messages
+    // "orders/0/17", for messages (made only when one is needed: not per event)
+    std::string where() const { return fmt::format("{}/{}/{}", topic, rec->partition, rec->offset); }
 };
 
 Error fold_error(const Event& e, const Mark& m, std::string_view what) {
-    return make_error(ErrorKind::invalid, "event {}: {}: {}", e.where, m.str(), what);
+    return make_error(ErrorKind::invalid, "event {}: {}: {}", e.where(), m.str(), what);
 }
 
 std::string_view kind_name(const json& v) {
@@ -648,9 +649,8 @@ Status Folder::fold_event(Event& e) {
     std::string_view text = e.rec->json;
     if (buf_.size() < text.size() + simdjson::SIMDJSON_PADDING) buf_.resize(text.size() + simdjson::SIMDJSON_PADDING);
     std::memcpy(buf_.data(), text.data(), text.size());
-    e.where = fmt::format("{}/{}/{}", e.topic, e.rec->partition, e.rec->offset);
     if (auto err = parser_.parse(buf_.data(), text.size(), false).get(e.doc))
-        return make_error(ErrorKind::corrupt, "event {}: stored JSON does not parse: {}", e.where,
+        return make_error(ErrorKind::corrupt, "event {}: stored JSON does not parse: {}", e.where(),
                           simdjson::error_message(err));
     bool applied = false;
     for (const auto& [ti, handlers] : d.tables) {
