@@ -17,6 +17,18 @@ setup() {
   FX="$EVT_SRC/tests/fixtures/project"
   cp "$FX/soak.yaml" a.yaml
   sed 's/^name: soak_a/name: soak_b/' a.yaml > b.yaml
+  loop=""
+}
+
+# A failing test must not leave its query loop running (bats would wait on it).
+teardown() {
+  touch "$T/stop"
+  if [ -n "$loop" ]; then kill "$loop" 2>/dev/null || true; fi
+}
+
+# rebuilding NAME: true while a rebuild of NAME is under way (and visible)
+rebuilding() {
+  [ "$("$QUERY" --list --format json | jq --arg n "$1" '.[] | select(.name == $n) | .rebuilding')" = true ]
 }
 
 # query_all NAME: the model and its aggregates as JSON, one file
@@ -76,13 +88,18 @@ query_all() {
   mkdir answers
   ( i=0; while [ ! -e stop ]; do i=$((i + 1)); query_all soak_a > "answers/$i.json"; done ) &
   loop=$!
-  # a rebuild interrupted half-way: readers keep the old model meanwhile
-  "$PROJECT" -q --rebuild --batch 100 a.yaml &
+  # a rebuild interrupted half-way: readers keep the old model meanwhile.
+  # Batches of 10 events make 3,000 durable commits, so the rebuild is still
+  # running when it is first seen, however fast the machine; it is killed then.
+  "$PROJECT" -q --rebuild --batch 10 a.yaml &
   pid=$!
-  sleep 0.4
-  kill -9 "$pid" || true
+  for _ in $(seq 1 400); do
+    if rebuilding soak_a || ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.02
+  done
+  kill -9 "$pid"  # fails the test if the rebuild had already ended
   wait "$pid" 2>/dev/null || true
-  [ "$("$QUERY" --list --format json | jq '.[] | select(.name == "soak_a") | .rebuilding')" = true ]
+  rebuilding soak_a
   query_all soak_a | cmp old.json -
   run "$PROJECT" --rebuild --batch 100 a.yaml
   [ "$status" -eq 0 ]
