@@ -12,6 +12,9 @@ setup() {
   CHECK="$EVT_BIN/evt-check"
 }
 
+# A failing test must not leave its writers running (bats would wait on them).
+teardown() { touch "$T/stop"; }
+
 # writer NAME TOPIC: appends batches of 50 keyed events until ./stop exists
 writer() {
   local name=$1 topic=$2 n=0
