@@ -12,41 +12,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-for bin in "${EVT_BIN:-}" "$root/build/bin"; do
-  if [ -n "$bin" ] && [ -x "$bin/evt-consume" ]; then
-    PATH="$bin:$PATH"
-    break
-  fi
-done
-command -v evt-consume > /dev/null || { echo "run.sh: no evt-consume: build evt or set EVT_BIN" >&2; exit 69; }
-command -v jq > /dev/null || { echo "run.sh: jq is needed" >&2; exit 69; }
-
-work=$(mktemp -d)
-export EVT_LOG="$work/log"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-
-say() { printf '%s\n' "$*"; }
-cmd() { printf '$ %s\n' "$*"; }
-
-# wait_for CONDITION...: polls (10 s at most).
-wait_for() {
-  local i
-  for i in $(seq 1 200); do
-    if "$@"; then return 0; fi
-    sleep 0.05
-  done
-  echo "run.sh: timed out waiting for: $*" >&2
-  return 1
-}
+. "$here/../lab-common.sh"
 
 # members_owning GROUP N: true when N live members own every partition.
 members_owning() {
