@@ -170,6 +170,56 @@ TEST_CASE("a fold error names the event's position and commits nothing of its ba
     CHECK((*st)->gens.at((*st)->active).topics[0].pos[0] == 0);
 }
 
+TEST_CASE("a fold error is raised in event order, though later events are read ahead") {
+    TempDir d;
+    auto lg = open_log(d);
+    // Event 0 fails when applied; event 1's row key (an object) fails when it
+    // is read, which happens before event 0 is applied.
+    append(*lg, "t", {R"({"type":"Deposited","subject":"a","data":{"n":"lots","tag":"x"}})",
+                      R"({"type":"Deposited","subject":"b","data":{"n":1,"tag":{"o":1}}})"});
+    auto spec = parse_spec(kSpec, "acct.yaml");
+    REQUIRE(spec.ok());
+    auto r = fold(*lg, *spec, {});
+    REQUIRE(!r.ok());
+    CHECK(r.error().message.find("event t/0/0: acct.yaml:6:7: inc 'balance'") == 0);
+    CHECK(rows_text(*lg, "acct").empty());
+}
+
+TEST_CASE("batches of any size fold to the same rows (events read ahead are read again)") {
+    std::vector<std::string> lines;
+    for (int i = 0; i < 300; ++i)
+        lines.push_back(fmt::format(R"({{"type":"{}","subject":"s{}","data":{{"n":{},"tag":"g{}"}}}})",
+                                    i % 5 == 4 ? "Withdrawn" : "Deposited", i % 37, i, i % 7));
+    auto spec = parse_spec(kSpec, "acct.yaml");
+    REQUIRE(spec.ok());
+    auto folded = [&](std::uint64_t batch, std::uint64_t max_rows) {
+        TempDir d;
+        auto lg = open_log(d);
+        log::TopicOptions to;
+        to.partitions = 3;
+        REQUIRE(lg->ensure_topic("t", to).ok());
+        append(*lg, "t", lines);
+        FoldOptions o;
+        o.batch = batch;
+        o.max_rows = max_rows;
+        auto r = fold(*lg, *spec, o);
+        REQUIRE(r.ok());
+        CHECK(r->events == lines.size());
+        return std::make_pair(rows_text(*lg, "acct") + rows_text(*lg, "acct.by_tag"), r->batches);
+    };
+    auto [whole, one] = folded(1000000, 200000);
+    CHECK(one == 1);
+    CHECK(whole.find("s36 {\"balance\":") != std::string::npos);
+    for (std::uint64_t b : {1, 3, 7, 15, 16, 17, 100}) {
+        auto [text, batches] = folded(b, 200000);
+        CHECK(batches == (lines.size() + b - 1) / b);
+        CHECK(text == whole);
+    }
+    auto [few_rows, batches] = folded(1000000, 5);
+    CHECK(batches > 10);
+    CHECK(few_rows == whole);
+}
+
 TEST_CASE("a snapshot folds up to its bound and stays there") {
     TempDir d;
     auto lg = open_log(d);
