@@ -13,6 +13,11 @@ namespace {
 constexpr std::size_t kBatchEvents = 131072;
 constexpr std::size_t kBatchBytes = 48u << 20;
 constexpr std::size_t kMaxWaiting = 2;
+// While the writer has nothing to do, a batch is handed over as soon as it
+// holds this many events: the writer starts early instead of waiting for a
+// full batch, and the batch left to write after the input ends stays small.
+// While it is busy, batches grow up to kBatchEvents.
+constexpr std::size_t kEagerEvents = 8192;
 
 // What the reader thread tells the writer when it stops early.
 struct InputError {
@@ -36,6 +41,7 @@ public:
         std::lock_guard lock(m_);
         free_.push_back(std::move(b));
         writing_ = false;
+        idle_.store(full_.empty(), std::memory_order_relaxed);
         cv_.notify_all();
     }
     // Nothing queued and nothing being written: a partial batch is best
@@ -44,12 +50,15 @@ public:
         std::lock_guard lock(m_);
         return full_.empty() && !writing_;
     }
+    // The same without the lock, for a check on every few events (may be stale).
+    bool writer_idle_hint() const { return idle_.load(std::memory_order_relaxed); }
     // Queues a batch for writing; waits while kMaxWaiting are queued.
     void push(std::unique_ptr<log::Batch> b) {
         std::unique_lock lock(m_);
         cv_.wait(lock, [&] { return full_.size() < kMaxWaiting || stop.load(); });
         if (stop.load()) return;
         full_.push_back(std::move(b));
+        idle_.store(false, std::memory_order_relaxed);
         cv_.notify_all();
     }
     // The next batch to write, or null when the reader is done.
@@ -60,6 +69,7 @@ public:
         auto b = std::move(full_.front());
         full_.pop_front();
         writing_ = true;
+        idle_.store(false, std::memory_order_relaxed);
         cv_.notify_all();
         return b;
     }
@@ -86,6 +96,7 @@ private:
     std::vector<std::unique_ptr<log::Batch>> free_;
     bool done_ = false;
     bool writing_ = false;
+    std::atomic<bool> idle_{true};  // full_.empty() && !writing_, as last set under m_
     std::optional<InputError> error_;
 };
 
@@ -147,6 +158,8 @@ std::optional<InputError> read_input(cli::LineReader& in, event::Codec& codec, H
             return InputError{make_error(e.kind, "{}: {}", where(line), e.message), true};
         }
         if (sync == Sync::each || (batching && (batch->size() >= kBatchEvents || batch->bytes() >= kBatchBytes)))
+            hand_over();
+        else if (batching && batch->size() >= kEagerEvents && (batch->size() & 255) == 0 && h.writer_idle_hint())
             hand_over();
     }
     hand_over();

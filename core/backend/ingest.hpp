@@ -4,7 +4,9 @@
 // event (event::Codec) and fills batches; the calling thread commits them in
 // order through the Producer (so parsing the next batch overlaps writing and
 // syncing the last). A batch is handed over when it is large (kBatchEvents or
-// kBatchBytes), when the input has nothing more to read right now (so a slow
+// kBatchBytes), when it holds kEagerEvents and the writer has nothing to do
+// (so the writer starts early and the last batch is small), when the input
+// has nothing more to read right now (so a slow
 // producer's events are visible within milliseconds), for every event with
 // Sync::each, and at the end of input. At most two batches wait.
 //

@@ -43,6 +43,7 @@
 #include "core/log/log.hpp"
 #include "core/route/partitioner.hpp"
 #include "core/stream/stream_index.hpp"
+#include "core/util/huge_alloc.hpp"
 
 namespace evt::log {
 
@@ -109,8 +110,10 @@ private:
     std::string_view str(std::uint32_t off, std::uint32_t len) const { return {arena_.data() + off, len}; }
 
     AppendOptions opt_;
-    std::string arena_;
-    std::vector<Item> items_;
+    // On huge pages once they are large (core/util/huge_alloc.hpp): a batch of
+    // 35 MB is filled with about 18 page faults instead of about 9,000.
+    std::basic_string<char, std::char_traits<char>, HugeAllocator<char>> arena_;
+    std::vector<Item, HugeAllocator<Item>> items_;
 };
 
 class Appender {

@@ -172,13 +172,17 @@ check_everything() {  # check_everything TOTAL
 @test "a long replay while a writer appends reads exactly what was there when it started, across snapshot renewals" {
   python3 "${EVT_GEN:-/work/shared/bench/gen-events.py}" -n 200000 -s 3 -o in.ndjson 2>/dev/null
   "$APPEND" -t t < in.ndjson
-  "$APPEND" -t t < in.ndjson &
+  # The second append gets its input once the replay has written its first
+  # line (so it has fixed what it will read), and the replay is then held on
+  # a full pipe for a second while that append commits.
+  ( while [ ! -e started ]; do sleep 0.01; done; cat in.ndjson ) | "$APPEND" -t t &
   w=$!
-  sleep 0.1
-  "$REPLAY" -t t --format '%p %o %T\n' > merged.out
+  "$REPLAY" -t t --format '%p %o %T\n' | { IFS= read -r first; echo "$first"; touch started; sleep 1; count_events t > held.count; cat; } > merged.out
   "$REPLAY" -t t -p 1 --format '%o\n' > p1.out
   wait $w
-  # the merged replay started before the second append committed
+  # the merged replay began before the second append committed anything, and
+  # went on after the log had grown
+  [ "$(cat held.count)" -gt 200000 ]
   assert_eq "$(wc -l < merged.out)" 200000
   for p in 0 1 2; do
     assert_eq "$(awk -v p=$p '$1 == p { if ($2 != n) bad++; n++ } END { print bad + 0 }' merged.out)" 0
