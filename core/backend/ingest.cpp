@@ -32,7 +32,11 @@ public:
 
     std::unique_ptr<log::Batch> take_free() {
         std::lock_guard lock(m_);
-        if (free_.empty()) return producer_.new_batch();
+        if (free_.empty()) {
+            auto b = producer_.new_batch();
+            b->reserve(kBatchEvents, kBatchBytes);
+            return b;
+        }
         auto b = std::move(free_.back());
         free_.pop_back();
         return b;

@@ -2,7 +2,6 @@
 
 #include "core/project/model.hpp"
 #include "core/util/hash.hpp"
-#include "core/util/huge_alloc.hpp"
 
 #include <fnmatch.h>
 #include <sys/mman.h>
@@ -256,10 +255,11 @@ struct Slot {
 
 // The rows a batch touches: the entries in one dense vector, found through
 // an open-addressing index of 8-byte cells (32 bits of the hash, 32 bits of
-// the entry's place). A fold of 100,000 subjects probes an index of 2 MB,
-// which stays in the cache, and then touches one entry: a probe over cells
-// that held the rows themselves (~130 bytes each) missed the cache on every
-// step, and a std::unordered_map costs a bucket and a node.
+// the entry's place). A lookup reads one cell (a collision usually costs no
+// further cache line) and one entry, and both can be prefetched ahead of use
+// (see Pending); a probe over cells that held the rows themselves (~130 bytes
+// each) touched a new cache line at every step, and a std::unordered_map
+// costs a bucket and a node.
 class RowMap {
 public:
     struct Entry {
@@ -321,8 +321,8 @@ private:
         mask_ = index_.size() - 1;
         for (std::size_t n = 0; n < entries_.size(); ++n) place(hash64(entries_[n].key), n + 1);
     }
-    std::vector<std::uint64_t, HugeAllocator<std::uint64_t>> index_;  // 0: empty; else tag << 32 | (entry + 1)
-    std::vector<Entry, HugeAllocator<Entry>> entries_;
+    std::vector<std::uint64_t> index_;  // 0: empty; else tag << 32 | (entry + 1)
+    std::vector<Entry> entries_;
     std::size_t mask_ = 0;
 };
 
