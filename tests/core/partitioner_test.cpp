@@ -36,6 +36,41 @@ TEST_CASE("crc32c matches the standard check value") {
     CHECK(crc32c(crc32c(a), b.data(), b.size()) == crc32c(a + b));
 }
 
+TEST_CASE("crc32c equals a bit-at-a-time reference at every length and split") {
+    // The reference: the CRC-32C definition, one bit at a time.
+    auto reference = [](std::uint32_t crc, const std::string& s) {
+        crc = ~crc;
+        for (unsigned char ch : s) {
+            crc ^= ch;
+            for (int k = 0; k < 8; ++k) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+        }
+        return ~crc;
+    };
+    std::uint64_t x = 0x9E3779B97F4A7C15ull;
+    auto next = [&] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    std::string data;
+    for (int i = 0; i < 1200; ++i) data += static_cast<char>(next() & 0xff);
+    // every length across the 192-byte three-stream blocks, from a few offsets
+    for (std::size_t off : {0, 1, 7}) {
+        for (std::size_t n = 0; n + off <= 700; ++n) {
+            std::string part = data.substr(off, n);
+            REQUIRE(crc32c(part) == reference(0, part));
+        }
+    }
+    for (int i = 0; i < 200; ++i) {
+        std::size_t n = next() % 1200, cut = n ? next() % n : 0;
+        auto seed = static_cast<std::uint32_t>(next());
+        std::string part = data.substr(0, n);
+        CHECK(crc32c(seed, part.data(), n) == reference(seed, part));
+        CHECK(crc32c(crc32c(seed, part.data(), cut), part.data() + cut, n - cut) == reference(seed, part));
+    }
+}
+
 TEST_CASE("uuid v7 has version and variant bits and sorts by time") {
     Uuid7Generator g;
     std::string a = g.next(1764221400000), b = g.next(1764221400000), c = g.next(1764221400001);
