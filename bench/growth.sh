@@ -16,6 +16,7 @@
 #
 # Usage: nohup bench/growth.sh > growth.out 2>&1 &      (~10-15 min on 2 cores)
 # Env:   EVT_BIN (default ../build/bin), BATCHES (10), PER (1000000), SEED (42), REPS (2),
+#        ENTITIES (distinct subjects; default 0 = gen-events' default, BATCHES*PER/10),
 #        APPEND_FLAGS (extra evt-append flags, e.g. --idempotent),
 #        RUNS (3), TAIL_RUNS (20), OUT (default /tmp/evt-growth-<stamp>), TMPDIR
 set -euo pipefail
@@ -25,6 +26,7 @@ export LC_ALL=C
 BATCHES=${BATCHES:-10}
 PER=${PER:-1000000}
 SEED=${SEED:-42}
+ENTITIES=${ENTITIES:-0}               # distinct subjects; 0: gen-events' default, a tenth of the events
 REPS=${REPS:-2}
 APPEND_FLAGS=${APPEND_FLAGS:-}        # e.g. --idempotent: the same growth check with the id index
 TAIL_RUNS=${TAIL_RUNS:-20}
@@ -41,11 +43,11 @@ for t in hyperfine jq split; do need "$t" || { echo "bench/growth.sh: error: $t 
 A=$EVT_BIN/evt-append; R=$EVT_BIN/evt-replay
 TOTAL=$(( BATCHES * PER ))
 log "generating $TOTAL events (seed $SEED) into $W, split into $BATCHES x $PER"
-"$PY" "$SHARED/gen-events.py" -n "$TOTAL" -s "$SEED" 2>> "$OUT/gen.txt" | split -l "$PER" -d -a 3 - "$W/batch-"
+"$PY" "$SHARED/gen-events.py" -n "$TOTAL" -s "$SEED" -e "$ENTITIES" 2>> "$OUT/gen.txt" | split -l "$PER" -d -a 3 - "$W/batch-"
 ls "$W"/batch-* | head -n "$BATCHES" > "$W/batches"
 [ "$(wc -l < "$W/batches")" = "$BATCHES" ] || { echo "bench/growth.sh: error: split produced too few batches" >&2; exit 70; }
 machine_info "$W" > "$OUT/machine.txt"
-echo "input: gen-events.py -n $TOTAL -s $SEED, $(cat "$OUT/gen.txt" | tail -1)" >> "$OUT/machine.txt"
+echo "input: gen-events.py -n $TOTAL -s $SEED -e $ENTITIES, $(cat "$OUT/gen.txt" | tail -1)" >> "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 results_header
 printf 'rep\tbatch\tevents_before\tseconds\tevents_per_s\tdata_mdb_MB\tcpu_s\tmax_rss_MB\tmajor_faults\tload1\n' > "$OUT/batches.tsv"
