@@ -90,7 +90,9 @@ Status Batch::add(const event::Prepared& e) {
 Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
     if (batch_->items_.empty()) return {};
     std::string_view subject = str(batch_->items_[0].subject_off, batch_->items_[0].subject_len);
-    EVT_ASSIGN(stream::Head head, stream::find_head(txn, streams, subject, batch_->items_[0].subject_hash));
+    EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, topic_.id));
+    EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, streams, runs));
+    EVT_ASSIGN(stream::Head head, heads.find(subject, batch_->items_[0].subject_hash));
     std::uint64_t current = head.version;
     const ExpectVersion& e = *opt_.expect;
     bool ok = e.kind == ExpectVersion::Kind::any || (e.kind == ExpectVersion::Kind::no_stream && current == 0) ||
@@ -196,7 +198,13 @@ Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
                                 : str(batch_->items_[e.index].subject_off, batch_->items_[e.index].subject_len);
     };
     links_.assign(batch_->items_.size(), StreamLink{});
-    EVT_ASSIGN(Cursor cursor, Cursor::open(txn, streams));
+    // The heads this batch changes become one run (stream_index.hpp): the
+    // index is written only when the runs are folded into it, every kMaxRuns
+    // commits, so a commit costs the heads it touches, not the whole index.
+    EVT_ASSIGN(MDB_dbi runs, runs_dbi(txn, topic_.id, true));
+    EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, streams, runs));
+    std::vector<std::pair<stream::Head, std::string_view>> changed;
+    changed.reserve(order.size());
     std::size_t g = 0;
     while (g < order.size()) {
         std::size_t end = g + 1;
@@ -212,17 +220,20 @@ Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
             same = static_cast<std::size_t>(mid - order.begin());
             subject = subject_of(order[g]);  // entries moved; the first stays
         }
-        EVT_ASSIGN(stream::Head head, stream::find_head(cursor, subject, order[g].hash));
+        EVT_ASSIGN(stream::Head head, heads.find(subject, order[g].hash));
+        if (!head.exists) heads.claim(head.slot, subject);
         for (std::size_t j = g; j < same; ++j) {
             links_[order[j].index] = StreamLink{head.version + 1, head.last_partition, head.last_offset};
             head.version++;
             head.last_partition = order[j].partition;
             head.last_offset = order[j].offset;
         }
-        EVT_TRY(stream::put_head(cursor, subject, head));
+        head.exists = true;
+        changed.emplace_back(head, subject);
         g = same;
     }
-    return {};
+    std::sort(changed.begin(), changed.end(), [](const auto& a, const auto& b) { return a.first.slot < b.first.slot; });
+    return stream::add_run(txn, streams, runs, changed);
 }
 
 Status Appender::write_id_index(WriteTxn& txn, MDB_dbi ids) {

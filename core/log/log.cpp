@@ -55,6 +55,7 @@ std::string records_db(std::uint32_t topic_id, std::uint32_t partition) {
     return fmt::format("r:{}:{}", topic_id, partition);
 }
 std::string streams_db(std::uint32_t topic_id) { return fmt::format("s:{}", topic_id); }
+std::string runs_db(std::uint32_t topic_id) { return fmt::format("h:{}", topic_id); }
 std::string ids_db(std::uint32_t topic_id) { return fmt::format("i:{}", topic_id); }
 std::string keys_db(std::uint32_t topic_id) { return fmt::format("k:{}", topic_id); }
 std::string tombstones_db(std::uint32_t topic_id, std::uint32_t partition) {
@@ -80,6 +81,15 @@ Result<MDB_dbi> records_dbi(Txn& txn, std::uint32_t topic_id, std::uint32_t part
 }
 Result<MDB_dbi> streams_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(streams_db(topic_id), create, MDB_INTEGERKEY);
+}
+Result<MDB_dbi> runs_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
+    return txn.dbi(runs_db(topic_id), create, MDB_INTEGERKEY);
+}
+Result<std::optional<MDB_dbi>> runs_dbi_if_any(Txn& txn, std::uint32_t topic_id) {
+    auto d = runs_dbi(txn, topic_id, false);
+    if (d.ok()) return std::optional<MDB_dbi>(*d);
+    if (d.error().kind == ErrorKind::not_found) return std::optional<MDB_dbi>();
+    return d.error();
 }
 Result<MDB_dbi> ids_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(ids_db(topic_id), create, MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED);
@@ -119,6 +129,7 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path, Access access) {
 }
 
 Status Log::check_format(bool stamp) {
+    bool upgrade = false;
     {
         EVT_ASSIGN(auto txn, env_->read());
         auto dbi = txn.dbi(kMetaDb, false);
@@ -127,15 +138,27 @@ Status Log::check_format(bool stamp) {
             EVT_ASSIGN(bool found, txn.get(*dbi, "format", v));
             if (found) {
                 std::uint32_t version = v.size() == 4 ? get_le<std::uint32_t>(v.data()) : 0;
-                if (version != kFormatVersion)
+                if (version != kFormatVersion && version != kFormatVersionUpgradable)
                     return make_error(ErrorKind::corrupt,
-                                      "'{}': unknown log format version {} (this evt reads version {})", path_,
-                                      version, kFormatVersion);
-                return {};
+                                      "'{}': unknown log format version {} (this evt reads versions {} and {})",
+                                      path_, version, kFormatVersionUpgradable, kFormatVersion);
+                if (version == kFormatVersion || !stamp) return {};
+                upgrade = true;  // after the read transaction ends
             }
         } else if (dbi.error().kind != ErrorKind::not_found) {
             return dbi.error();
         }
+    }
+    if (upgrade) {
+        // Version 2 is version 3 without stream-head runs: writing them would
+        // mislead an evt that reads only version 2, so the first writer stamps
+        // the new version.
+        return write([&](WriteTxn& txn) -> Status {
+            EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
+            char nv[4];
+            put_le<std::uint32_t>(nv, kFormatVersion);
+            return txn.put(meta, "format", std::string_view(nv, 4));
+        });
     }
     if (!stamp) return {};
     return write([&](WriteTxn& txn) -> Status {
@@ -295,6 +318,7 @@ Status Log::delete_topic(std::string_view name) {
         }
         EVT_TRY(drop(keys_db(t.id), MDB_INTEGERKEY));
         EVT_TRY(drop(streams_db(t.id), MDB_INTEGERKEY));
+        EVT_TRY(drop(runs_db(t.id), MDB_INTEGERKEY));
         EVT_TRY(drop(ids_db(t.id), MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED));
         EVT_ASSIGN(MDB_dbi topics, txn.dbi(kTopicsDb, true));
         return txn.del(topics, name);

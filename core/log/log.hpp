@@ -29,7 +29,10 @@
 
 namespace evt::log {
 
-constexpr std::uint32_t kFormatVersion = 2;
+constexpr std::uint32_t kFormatVersion = 3;
+// A log of this version is read as it is and stamped kFormatVersion when
+// opened for writing (3 added the stream-head runs, h:<topic id>).
+constexpr std::uint32_t kFormatVersionUpgradable = 2;
 constexpr std::uint32_t kMaxPartitions = 256;
 // Kafka's delete.retention.ms default: a tombstone stays a day.
 constexpr Micros kDefaultTombstoneRetention = 24LL * 3600 * 1000000;
@@ -76,6 +79,7 @@ struct TopicOptions {
 // Names of the databases of a topic.
 std::string records_db(std::uint32_t topic_id, std::uint32_t partition);
 std::string streams_db(std::uint32_t topic_id);
+std::string runs_db(std::uint32_t topic_id);  // stream-head runs (core/stream/stream_index.hpp)
 std::string ids_db(std::uint32_t topic_id);
 std::string keys_db(std::uint32_t topic_id);                            // compacted topics
 std::string tombstones_db(std::uint32_t topic_id, std::uint32_t partition);  // compacted topics
@@ -84,6 +88,8 @@ std::string tombstones_db(std::uint32_t topic_id, std::uint32_t partition);  // 
 Result<MDB_dbi> records_dbi(store::Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create);
 Result<MDB_dbi> streams_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
 Result<MDB_dbi> ids_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<MDB_dbi> runs_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<std::optional<MDB_dbi>> runs_dbi_if_any(store::Txn& txn, std::uint32_t topic_id);
 Result<MDB_dbi> keys_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
 Result<MDB_dbi> tombstones_dbi(store::Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create);
 

@@ -350,7 +350,9 @@ Status read_stream(Log& log, std::string_view topic, std::string_view subject, c
         if (!dbi.ok() && dbi.error().kind != ErrorKind::not_found) return dbi.error();
         std::uint64_t before = version;
         if (dbi.ok()) {
-            EVT_ASSIGN(stream::Head head, stream::find_head(txn, *dbi, subject, hash));
+            EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
+            EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, *dbi, runs));
+            EVT_ASSIGN(stream::Head head, heads.find(subject, hash));
             // Walk the chain back from the head to the first unseen version.
             std::vector<std::pair<std::uint32_t, std::uint64_t>> chain;
             std::uint32_t p = head.last_partition;

@@ -155,30 +155,23 @@ private:
     Status streams(const TopicConfig& t) {
         auto dbi = streams_dbi(txn_, t.id, false);
         if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
-        EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn_, *dbi));
-        MDB_val k, v;
-        for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
-            EVT_ASSIGN(bool more, c.get(k, v, op));
-            if (!more) break;
+        EVT_ASSIGN(auto runs, runs_dbi_if_any(txn_, t.id));
+        return stream::each_head(txn_, *dbi, runs, [&](const stream::Head& h, std::string_view subject) {
             ++r_.streams;
-            std::string_view value = store::view(v);
-            if (value.size() < 20) {
+            if (!h.exists) {
                 problem(t, 0, 0, false, "a stream head is too short");
-                continue;
+                return;
             }
-            std::uint64_t version = get_le<std::uint64_t>(value.data());
-            std::uint32_t p = get_le<std::uint32_t>(value.data() + 8);
-            std::uint64_t off = get_le<std::uint64_t>(value.data() + 12);
-            std::string_view subject = value.substr(20);
+            std::uint32_t p = h.last_partition;
+            std::uint64_t off = h.last_offset;
             bool found = p < t.partitions && parts_[p].has(off);
-            if (!found && p < t.partitions && may_be_removed(t, p, off)) continue;
+            if (!found && p < t.partitions && may_be_removed(t, p, off)) return;
             if (found) parts_[p].headed[parts_[p].at(off)] = true;
-            if (!found || parts_[p].version[parts_[p].at(off)] != version)
+            if (!found || parts_[p].version[parts_[p].at(off)] != h.version)
                 problem(t, p, off, true,
                         fmt::format("the head of stream '{}' (version {}) does not match its last record", subject,
-                                    version));
-        }
-        return {};
+                                    h.version));
+        });
     }
 
     // The last record of each stream must be named by a head.
@@ -346,7 +339,7 @@ Result<VerifyReport> verify(Log& log, const std::vector<std::string>& names, std
             EVT_ASSIGN(found, txn.get(*meta, "format", v));
         }
         report.format = found && v.size() == 4 ? get_le<std::uint32_t>(v.data()) : 0;
-        if (report.format != kFormatVersion && report.format != 0)
+        if (report.format != kFormatVersion && report.format != kFormatVersionUpgradable && report.format != 0)
             report.problems.push_back(
                 Problem{"(log)", 0, 0, false, fmt::format("format version {} (expected {})", report.format, kFormatVersion)});
     }
@@ -391,6 +384,8 @@ Status rebuild_heads(Log& log, store::WriteTxn& txn, const TopicConfig& t, Repai
     }
     // Heads of streams whose records retention removed stay.
     EVT_ASSIGN(MDB_dbi sd, streams_dbi(txn, t.id, true));
+    EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
+    if (runs) EVT_TRY(stream::merge_runs(txn, sd, *runs));  // one index to rebuild from
     std::vector<std::pair<std::string, Latest>> keep;
     {
         EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, sd));

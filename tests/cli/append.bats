@@ -470,9 +470,9 @@ EOF
 
 @test "a log with an unknown format version is refused (65) by every tool, and left untouched" {
   events 3 | "$APPEND" -t t
-  assert_eq "$(get_log_format "$EVT_LOG")" 2
-  set_log_format "$EVT_LOG" 3
-  want="'$EVT_LOG': unknown log format version 3 (this evt reads version 2)"
+  assert_eq "$(get_log_format "$EVT_LOG")" 3
+  set_log_format "$EVT_LOG" 4
+  want="'$EVT_LOG': unknown log format version 4 (this evt reads versions 2 and 3)"
   run --separate-stderr "$REPLAY" -t t
   [ "$status" -eq 65 ]
   [ -z "$output" ]
@@ -485,11 +485,22 @@ EOF
   assert_eq "$stderr" "evt-topic: error: $want"
   run --separate-stderr "$TOPIC" create other
   [ "$status" -eq 65 ]
-  assert_eq "$(get_log_format "$EVT_LOG")" 3
-  # back to 2: the events are all there, nothing was appended meanwhile
-  set_log_format "$EVT_LOG" 2
+  assert_eq "$(get_log_format "$EVT_LOG")" 4
+  # back to 3: the events are all there, nothing was appended meanwhile
+  set_log_format "$EVT_LOG" 3
   assert_eq "$(count_events t)" 3
   assert_eq "$("$TOPIC" list)" "t"
+}
+
+@test "a version-2 log is read as it is and stamped version 3 by its first writer" {
+  events 3 | "$APPEND" -t t
+  set_log_format "$EVT_LOG" 2
+  assert_eq "$(count_events t)" 3
+  assert_eq "$(get_log_format "$EVT_LOG")" 2
+  events 2 | "$APPEND" -t t
+  assert_eq "$(get_log_format "$EVT_LOG")" 3
+  assert_eq "$(count_events t)" 5
+  "$EVT_BIN/evt-check" > /dev/null
 }
 
 @test "an unknown flag is a usage error (64) with a hint" {
