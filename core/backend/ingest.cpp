@@ -44,18 +44,13 @@ public:
     void give_back(std::unique_ptr<log::Batch> b) {
         std::lock_guard lock(m_);
         free_.push_back(std::move(b));
-        writing_ = false;
         idle_.store(full_.empty(), std::memory_order_relaxed);
         cv_.notify_all();
     }
     // Nothing queued and nothing being written: a partial batch is best
-    // handed over now. Otherwise it may as well keep growing.
-    bool writer_idle() {
-        std::lock_guard lock(m_);
-        return full_.empty() && !writing_;
-    }
-    // The same without the lock, for a check on every few events (may be stale).
-    bool writer_idle_hint() const { return idle_.load(std::memory_order_relaxed); }
+    // handed over now. Otherwise it may as well keep growing. Read without
+    // the lock (it is checked every few events), so it may be a moment stale.
+    bool writer_idle() const { return idle_.load(std::memory_order_relaxed); }
     // Queues a batch for writing; waits while kMaxWaiting are queued.
     void push(std::unique_ptr<log::Batch> b) {
         std::unique_lock lock(m_);
@@ -72,7 +67,6 @@ public:
         if (full_.empty()) return nullptr;
         auto b = std::move(full_.front());
         full_.pop_front();
-        writing_ = true;
         idle_.store(false, std::memory_order_relaxed);
         cv_.notify_all();
         return b;
@@ -99,8 +93,7 @@ private:
     std::deque<std::unique_ptr<log::Batch>> full_;
     std::vector<std::unique_ptr<log::Batch>> free_;
     bool done_ = false;
-    bool writing_ = false;
-    std::atomic<bool> idle_{true};  // full_.empty() && !writing_, as last set under m_
+    std::atomic<bool> idle_{true};  // nothing queued, nothing being written; set under m_
     std::optional<InputError> error_;
 };
 
@@ -163,7 +156,7 @@ std::optional<InputError> read_input(cli::LineReader& in, event::Codec& codec, H
         }
         if (sync == Sync::each || (batching && (batch->size() >= kBatchEvents || batch->bytes() >= kBatchBytes)))
             hand_over();
-        else if (batching && batch->size() >= kEagerEvents && (batch->size() & 255) == 0 && h.writer_idle_hint())
+        else if (batching && batch->size() >= kEagerEvents && (batch->size() & 255) == 0 && h.writer_idle())
             hand_over();
     }
     hand_over();

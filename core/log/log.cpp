@@ -129,7 +129,6 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& path, Access access) {
 }
 
 Status Log::check_format(bool stamp) {
-    bool upgrade = false;
     {
         EVT_ASSIGN(auto txn, env_->read());
         auto dbi = txn.dbi(kMetaDb, false);
@@ -138,37 +137,31 @@ Status Log::check_format(bool stamp) {
             EVT_ASSIGN(bool found, txn.get(*dbi, "format", v));
             if (found) {
                 std::uint32_t version = v.size() == 4 ? get_le<std::uint32_t>(v.data()) : 0;
-                if (version != kFormatVersion && version != kFormatVersionUpgradable)
+                if (!readable_format(version))
                     return make_error(ErrorKind::corrupt,
                                       "'{}': unknown log format version {} (this evt reads versions {} and {})",
                                       path_, version, kFormatVersionUpgradable, kFormatVersion);
-                if (version == kFormatVersion || !stamp) return {};
-                upgrade = true;  // after the read transaction ends
+                if (version == kFormatVersion) return {};
             }
         } else if (dbi.error().kind != ErrorKind::not_found) {
             return dbi.error();
         }
     }
-    if (upgrade) {
-        // Version 2 is version 3 without stream-head runs: writing them would
-        // mislead an evt that reads only version 2, so the first writer stamps
-        // the new version.
-        return write([&](WriteTxn& txn) -> Status {
-            EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
-            char nv[4];
-            put_le<std::uint32_t>(nv, kFormatVersion);
-            return txn.put(meta, "format", std::string_view(nv, 4));
-        });
-    }
     if (!stamp) return {};
+    // A new log gets the version; a version-2 log is stamped 3 by its first
+    // writer, because an evt that reads only version 2 would ignore the
+    // stream-head runs that writer may add.
     return write([&](WriteTxn& txn) -> Status {
         EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
         std::string_view existing;
         EVT_ASSIGN(bool found, txn.get(meta, "format", existing));
-        if (found) return {};
+        // (only a version-2 stamp is replaced; another process may have stamped meanwhile)
+        if (found && (existing.size() != 4 || get_le<std::uint32_t>(existing.data()) != kFormatVersionUpgradable))
+            return {};
         char v[4];
         put_le<std::uint32_t>(v, kFormatVersion);
         EVT_TRY(txn.put(meta, "format", std::string_view(v, 4)));
+        if (found) return {};
         return txn.put(meta, "next_topic_id", std::string_view("\1\0\0\0", 4));
     });
 }

@@ -33,6 +33,7 @@ constexpr std::uint32_t kFormatVersion = 3;
 // A log of this version is read as it is and stamped kFormatVersion when
 // opened for writing (3 added the stream-head runs, h:<topic id>).
 constexpr std::uint32_t kFormatVersionUpgradable = 2;
+constexpr bool readable_format(std::uint32_t v) { return v == kFormatVersion || v == kFormatVersionUpgradable; }
 constexpr std::uint32_t kMaxPartitions = 256;
 // Kafka's delete.retention.ms default: a tombstone stays a day.
 constexpr Micros kDefaultTombstoneRetention = 24LL * 3600 * 1000000;

@@ -339,7 +339,7 @@ Result<VerifyReport> verify(Log& log, const std::vector<std::string>& names, std
             EVT_ASSIGN(found, txn.get(*meta, "format", v));
         }
         report.format = found && v.size() == 4 ? get_le<std::uint32_t>(v.data()) : 0;
-        if (report.format != kFormatVersion && report.format != kFormatVersionUpgradable && report.format != 0)
+        if (report.format != 0 && !readable_format(report.format))
             report.problems.push_back(
                 Problem{"(log)", 0, 0, false, fmt::format("format version {} (expected {})", report.format, kFormatVersion)});
     }

@@ -165,32 +165,26 @@ Status add_run(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs,
         bytes += 2 + s.size();
     }
     if (bytes > 0xffffffffu) return Error{ErrorKind::invalid, "stream index: a run over 4 GiB"};
+    MDB_stat st;
+    if (int rc = mdb_stat(txn.raw(), runs, &st)) return store::lmdb_error(rc, "counting stream-head runs");
     std::uint64_t last = 0;
-    std::size_t count = 0;
-    {
+    if (st.ms_entries > 0) {
         EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
         MDB_val k, v;
         EVT_ASSIGN(bool any, c.get(k, v, MDB_LAST));
         if (any) std::memcpy(&last, k.mv_data, 8);
-        if (any) {
-            MDB_stat st;
-            if (mdb_stat(txn.raw(), runs, &st) == 0) count = st.ms_entries;
-        }
     }
-    if (count + 1 >= kMaxRuns) {
+    if (st.ms_entries + 1 >= kMaxRuns) {
         // Fold the runs of earlier commits (clean pages of the map) before
         // this one is written: the run being written stays out of the merge,
         // whose index writes could otherwise spill its dirty pages.
         EVT_TRY(merge_runs(txn, index, runs));
         last = 0;
     }
-    std::uint64_t next = last + 1;
-    Key key(next);
+    Key key(last + 1);
     MDB_val v{bytes, nullptr};
-    {
-        EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
-        EVT_TRY(c.put(store::val(key.view()), v, MDB_RESERVE | MDB_APPEND));
-    }
+    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
+    EVT_TRY(c.put(store::val(key.view()), v, MDB_RESERVE | MDB_APPEND));
     char* out = static_cast<char*>(v.mv_data);
     put_le<std::uint32_t>(out, static_cast<std::uint32_t>(heads.size()));
     std::size_t at = 4 + heads.size() * kRunEntry;
@@ -211,7 +205,7 @@ Status add_run(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs,
 
 namespace {
 // The effective run entries in slot order: (run, entry), newest run per slot.
-Result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> effective_run_entries(std::vector<Heads::Run>& runs) {
+std::vector<std::pair<std::uint32_t, std::uint32_t>> effective_run_entries(const std::vector<Heads::Run>& runs) {
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     std::vector<std::uint32_t> pos(runs.size(), 0);
     for (;;) {
@@ -256,7 +250,7 @@ Result<std::vector<Heads::Run>> load_runs(store::Txn& txn, MDB_dbi runs) {
 Status merge_runs(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs) {
     EVT_ASSIGN(auto all, load_runs(txn, runs));
     if (all.empty()) return {};
-    EVT_ASSIGN(auto eff, effective_run_entries(all));
+    auto eff = effective_run_entries(all);
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
     for (auto [r, i] : eff) {
         // copy out: the run's pages are freed by the drop below, not before
@@ -273,7 +267,7 @@ Status each_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs,
     std::vector<std::pair<std::uint32_t, std::uint32_t>> eff;
     if (runs) {
         EVT_ASSIGN(all, load_runs(txn, *runs));
-        EVT_ASSIGN(eff, effective_run_entries(all));
+        eff = effective_run_entries(all);
     }
     std::size_t j = 0;
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
