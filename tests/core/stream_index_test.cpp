@@ -141,3 +141,25 @@ TEST_CASE("stream versions stay dense over many commits, merges, verify and repa
     REQUIRE(b.add(*p).ok());
     REQUIRE(a.commit(b).ok());
 }
+
+TEST_CASE("a run shorter than its count says is corrupt, to lookups and to a walk of the heads") {
+    TempDir d;
+    auto lg = open_log(d);
+    auto st = lg->write([&](store::WriteTxn& txn) -> Status {
+        EVT_ASSIGN(MDB_dbi index, log::streams_dbi(txn, 99, true));
+        EVT_ASSIGN(MDB_dbi runs, log::runs_dbi(txn, 99, true));
+        std::uint64_t key = 1;
+        // count 5, but no entries follow
+        EVT_TRY(txn.put(runs, std::string_view(reinterpret_cast<const char*>(&key), 8),
+                        std::string_view("\x05\0\0\0", 4)));
+        auto heads = Heads::open(txn, index, runs);
+        REQUIRE_FALSE(heads.ok());
+        CHECK(heads.error().kind == ErrorKind::corrupt);
+        CHECK(heads.error().message == "stream index: a run is too short");
+        auto walk = each_head(txn, index, runs, [](const Head&, std::string_view) {});
+        REQUIRE_FALSE(walk.ok());
+        CHECK(walk.error().kind == ErrorKind::corrupt);
+        return {};
+    });
+    REQUIRE(st.ok());
+}
