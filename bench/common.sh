@@ -91,3 +91,31 @@ machine_info() {  # machine_info DIR
          "$(redis-server --version 2>/dev/null | cut -d' ' -f1-3) | $(hyperfine --version) | $(cc --version | head -1) |" \
          "$("$PY" --version) | coreutils $(cat --version | head -1 | awk '{print $NF}')"
 }
+
+results_table() {  # results_table > table.md: the markdown table of $RESULTS
+    echo "| id | job | events | median s | min–max s | events/s | MB/s | CPU s | peak RSS MB | load | note |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    tail -n +2 "$RESULTS" | awk -F'\t' '
+        function commas(x,  s, r) { s = sprintf("%.0f", x); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } return s r }
+        {
+        if ($5 == "FAIL") { printf "| %s | %s | %s | FAIL | | | | | | %s | %s |\n", $1, $2, commas($3), $14, $12; next }
+        mb = ($4 > 0) ? sprintf("%.1f", $9) : "–"
+        printf "| %s | %s | %s | %.4f | %.4f–%.4f | %s | %s | %.3f | %s | %s | %s |\n", $1, $2, commas($3), $5, $6, $7, commas($8), mb, $13, $10, $14, $12 }'
+}
+
+# ratio "label" NUM_ID DEN_ID|=VALUE TARGET "how": a row of the ratios table from $RESULTS
+# (events/s of NUM over DEN, or over a fixed VALUE). The CPU-time ratio is left out
+# when DEN's id matches $NO_CPU_RATIO (a peer whose work runs in a server process).
+ratio() {
+    awk -F'\t' -v lab="$1" -v a="$2" -v b="$3" -v tgt="$4" -v how="$5" -v nocpu="${NO_CPU_RATIO:-}" '
+        NR > 1 && $5 != "FAIL" { eps[$1] = $8; ev[$1] = $3; cpu[$1] = $13 }
+        END {
+            if (!(a in eps)) { printf "| %s | n/a (%s failed) | | %s | n/a |\n", lab, a, how; exit }
+            rc = "–"
+            if (b ~ /^=/) den = substr(b, 2) + 0
+            else if (b in eps) { den = eps[b]; if ((nocpu == "" || b !~ nocpu) && cpu[a] > 0 && cpu[b] > 0) rc = sprintf("%.3f", (ev[a] / cpu[a]) / (ev[b] / cpu[b])) }
+            else { printf "| %s | n/a (%s missing) | | %s | n/a |\n", lab, b, how; exit }
+            r = eps[a] / den
+            printf "| %s | %.3f | %s | %s | %s |\n", lab, r, rc, how, (tgt == "" ? "–" : (r >= tgt ? "met" : "**MISSED**"))
+        }' "$RESULTS"
+}

@@ -95,26 +95,8 @@ echo "evt-dedup (memory) on $DL lines: peak RssAnon $((ANON / 1024)) MB, VmHWM $
 rm -rf "$DB"
 
 # ---------------------------------------------------------------- table and ratios
-{
-    echo "| id | job | events | median s | min–max s | events/s | MB/s | CPU s | peak RSS MB | load | note |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    tail -n +2 "$RESULTS" | awk -F'\t' '
-        function commas(x,  s, r) { s = sprintf("%.0f", x); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } return s r }
-        {
-        if ($5 == "FAIL") { printf "| %s | %s | %s | FAIL | | | | | | %s | %s |\n", $1, $2, commas($3), $14, $12; next }
-        printf "| %s | %s | %s | %.4f | %.4f–%.4f | %s | %.1f | %.3f | %s | %s | %s |\n", $1, $2, commas($3), $5, $6, $7, commas($8), $9, $13, $10, $14, $12 }'
-} > "$OUT/table.md"
+results_table > "$OUT/table.md"
 
-ratio() {  # ratio "label" NUM_ID DEN_ID TARGET "how"
-    awk -F'\t' -v lab="$1" -v a="$2" -v b="$3" -v tgt="$4" -v how="$5" '
-        NR > 1 && $5 != "FAIL" { eps[$1] = $8; ev[$1] = $3; cpu[$1] = $13 }
-        END {
-            if (!(a in eps) || !(b in eps)) { printf "| %s | n/a (a row failed) | | %s | n/a |\n", lab, how; exit }
-            rc = (cpu[a] > 0 && cpu[b] > 0) ? sprintf("%.3f", (ev[a] / cpu[a]) / (ev[b] / cpu[b])) : "–"
-            r = eps[a] / eps[b]
-            printf "| %s | %.3f | %s | %s | %s |\n", lab, r, rc, how, (tgt == "" ? "–" : (r >= tgt ? "met" : "**MISSED**"))
-        }' "$RESULTS"
-}
 {
     echo "| ratio of events/s | wall-clock ratio | CPU-time ratio | target (on wall clock) | verdict |"
     echo "|---|---:|---:|---|---|"
