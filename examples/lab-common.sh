@@ -1,16 +1,20 @@
 # Shared by the labs' run.sh (sourced after setting `here` to the lab's
-# directory): finds the evt tools ($EVT_BIN, else the build directory, else
-# $PATH), makes a private log in a temporary directory and removes it at the
-# end, stopping the background processes listed in `pids`.
+# directory, and `needs` to the commands the lab runs, evt tools first;
+# default: evt-consume jq): finds the evt tools ($EVT_BIN, else the build
+# directory, else $PATH), checks every command in `needs`, makes a private log
+# in a temporary directory and removes it at the end, stopping the background
+# processes listed in `pids`.
 root=$(cd "$here/../.." && pwd)
+[ -n "${needs+x}" ] || needs=(evt-consume jq)
 for bin in "${EVT_BIN:-}" "$root/build/bin"; do
-  if [ -n "$bin" ] && [ -x "$bin/evt-consume" ]; then
+  if [ -n "$bin" ] && [ -x "$bin/${needs[0]}" ]; then
     PATH="$bin:$PATH"
     break
   fi
 done
-command -v evt-consume > /dev/null || { echo "run.sh: no evt-consume: build evt or set EVT_BIN" >&2; exit 69; }
-command -v jq > /dev/null || { echo "run.sh: jq is needed" >&2; exit 69; }
+for t in "${needs[@]}"; do
+  command -v "$t" > /dev/null || { echo "run.sh: error: $t not found (build evt, or set EVT_BIN)" >&2; exit 69; }
+done
 
 work=$(mktemp -d)
 export EVT_LOG="$work/log"

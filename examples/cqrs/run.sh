@@ -10,15 +10,8 @@
 # tests/cli/lab_cqrs.bats. Exits 1 if a check fails.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -n "${EVT_BIN:-}" ]; then PATH="$EVT_BIN:$PATH"
-elif [ -x "$here/../../build/bin/evt-project" ]; then PATH="$here/../../build/bin:$PATH"; fi
-for t in evt-append evt-replay evt-project evt-query jq awk; do
-    command -v "$t" >/dev/null || { echo "run.sh: error: $t not found (build evt, or set EVT_BIN)" >&2; exit 69; }
-done
-work=$(mktemp -d)
-export EVT_LOG=$work/log
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+needs=(evt-append evt-replay evt-project evt-query jq awk)
+. "$here/../lab-common.sh"
 failed=0
 check() {  # check WHAT GOT WANT
     if [ "$2" = "$3" ]; then echo "  check: $1: yes"

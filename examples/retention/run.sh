@@ -11,15 +11,8 @@
 # does not hold what its policy promises.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -n "${EVT_BIN:-}" ]; then PATH="$EVT_BIN:$PATH"
-elif [ -x "$here/../../build/bin/evt-append" ]; then PATH="$here/../../build/bin:$PATH"; fi
-for t in evt-append evt-replay evt-topic evt-check jq awk; do
-    command -v "$t" >/dev/null || { echo "run.sh: error: $t not found (build evt, or set EVT_BIN)" >&2; exit 69; }
-done
-work=$(mktemp -d)
-export EVT_LOG=$work/log
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+needs=(evt-append evt-replay evt-topic evt-check jq awk)
+. "$here/../lab-common.sh"
 failed=0
 expect() {  # expect WHAT GOT WANT
     if [ "$2" = "$3" ]; then echo "$1: $2"
