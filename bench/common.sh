@@ -119,3 +119,17 @@ ratio() {
             printf "| %s | %.3f | %s | %s | %s |\n", lab, r, rc, how, (tgt == "" ? "–" : (r >= tgt ? "met" : "**MISSED**"))
         }' "$RESULTS"
 }
+
+bench_dirs() {  # bench_dirs OUT_NAME WORK_NAME: sets STAMP, OUT (kept), W (work dir) and RESULTS
+    STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+    OUT=${OUT:-/tmp/evt-bench-$1-$STAMP}
+    W=$(mktemp -d "${TMPDIR:-/tmp}/$2.XXXXXX")
+    mkdir -p "$OUT/json" "$OUT/logs" "$OUT/rss"
+    RESULTS=$OUT/results.tsv
+    : > "$OUT/verify.txt"; : > "$OUT/commands.txt"; : > "$OUT/notes.txt"
+}
+verify() {  # verify "what" file1 file2: OK or DIFF into $OUT/verify.txt
+    if cmp -s "$2" "$3"; then echo "OK    $1" >> "$OUT/verify.txt"
+    else echo "DIFF  $1 ($(cmp "$2" "$3" 2>&1 | head -1))" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
+}
+warm() { cat "$@" > /dev/null; }  # warm FILE...: into the page cache

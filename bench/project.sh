@@ -29,12 +29,7 @@ N=${N:-1000000}
 SEED=${SEED:-42}
 ENTITIES=${ENTITIES:-100000}
 SMALL=$((N / 10))
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=${OUT:-/tmp/evt-bench-project-$STAMP}
-W=$(mktemp -d "${TMPDIR:-/tmp}/evt-bench-project.XXXXXX")
-mkdir -p "$OUT/json" "$OUT/logs" "$OUT/rss"
-RESULTS=$OUT/results.tsv
-: > "$OUT/verify.txt"; : > "$OUT/commands.txt"; : > "$OUT/notes.txt"
+bench_dirs project evt-bench-project
 cleanup() { rm -rf "$W"; }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -44,11 +39,6 @@ for t in evt-project evt-query; do
     [ -x "$EVT_BIN/$t" ] || { echo "bench/project.sh: error: $EVT_BIN/$t not found (set EVT_BIN)" >&2; exit 66; }
 done
 
-verify() {  # verify "what" file1 file2
-    if cmp -s "$2" "$3"; then echo "OK    $1" >> "$OUT/verify.txt"
-    else echo "DIFF  $1 ($(cmp "$2" "$3" 2>&1 | head -1))" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
-}
-warm() { cat "$@" > /dev/null; }
 
 # ---------------------------------------------------------------- input
 EVENTS=$W/events.ndjson

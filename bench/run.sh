@@ -29,12 +29,7 @@ export LC_ALL=C
 
 N=${N:-1000000}
 SEED=${SEED:-42}
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=${OUT:-/tmp/evt-bench-results-$STAMP}
-W=$(mktemp -d "${TMPDIR:-/tmp}/evt-bench.XXXXXX")
-mkdir -p "$OUT/json" "$OUT/logs" "$OUT/rss"
-RESULTS=$OUT/results.tsv
-: > "$OUT/verify.txt"; : > "$OUT/commands.txt"
+bench_dirs results evt-bench
 
 REDIS_PID=""
 stop_redis() {
@@ -53,10 +48,6 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 for t in hyperfine jq mawk sqlite3 cc; do need "$t" || { echo "bench/run.sh: error: $t is required" >&2; exit 69; }; done
 
-verify() {  # verify "what" file1 file2
-    if cmp -s "$2" "$3"; then echo "OK    $1" >> "$OUT/verify.txt"
-    else echo "DIFF  $1 ($(cmp "$2" "$3" 2>&1 | head -1))" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
-}
 check() {  # check "what" GOT WANT
     if [ "$2" = "$3" ]; then echo "OK    $1 ($2)" >> "$OUT/verify.txt"
     else echo "DIFF  $1 (got $2, want $3)" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
@@ -102,7 +93,6 @@ echo "input: events lines=$NL bytes=$NB sha256=$(sha256sum "$EVENTS" | cut -c1-1
 echo "runs per row: $RUNS (median reported)" >> "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 results_header
-warm() { cat "$@" > /dev/null; }
 
 # ---------------------------------------------------------------- peers
 warm "$EVENTS"
