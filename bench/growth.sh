@@ -15,7 +15,10 @@
 # Prints markdown; the raw files stay in OUT.
 #
 # Usage: nohup bench/growth.sh > growth.out 2>&1 &      (~10-15 min on 2 cores)
+# Each batch is also appended into an empty log right after (CONTROL=1), and every
+# timed append is preceded by touching PRETOUCH_MB of memory (see pretouch below).
 # Env:   EVT_BIN (default ../build/bin), BATCHES (10), PER (1000000), SEED (42), REPS (2),
+#        CONTROL (1), PRETOUCH_MB (2048),
 #        ENTITIES (distinct subjects; default 0 = gen-events' default, BATCHES*PER/10),
 #        APPEND_FLAGS (extra evt-append flags, e.g. --idempotent),
 #        RUNS (3), TAIL_RUNS (20), OUT (default /tmp/evt-growth-<stamp>), TMPDIR
@@ -28,6 +31,8 @@ PER=${PER:-1000000}
 SEED=${SEED:-42}
 ENTITIES=${ENTITIES:-0}               # distinct subjects; 0: gen-events' default, a tenth of the events
 REPS=${REPS:-2}
+CONTROL=${CONTROL:-1}                 # 1: also append each batch into an empty log, right after
+PRETOUCH_MB=${PRETOUCH_MB:-2048}      # warm memory touched and freed before each timed append (0: none)
 APPEND_FLAGS=${APPEND_FLAGS:-}        # e.g. --idempotent: the same growth check with the id index
 TAIL_RUNS=${TAIL_RUNS:-20}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -50,7 +55,27 @@ machine_info "$W" > "$OUT/machine.txt"
 echo "input: gen-events.py -n $TOTAL -s $SEED -e $ENTITIES, $(cat "$OUT/gen.txt" | tail -1)" >> "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 results_header
-printf 'rep\tbatch\tevents_before\tseconds\tevents_per_s\tdata_mdb_MB\tcpu_s\tmax_rss_MB\tmajor_faults\tload1\n' > "$OUT/batches.tsv"
+printf 'rep\tbatch\tevents_before\tseconds\tevents_per_s\tdata_mdb_MB\tcpu_s\tmax_rss_MB\tmajor_faults\tload1\tuser_s\tsys_s\tcontrol_s\tcontrol_user_s\tcontrol_sys_s\n' > "$OUT/batches.tsv"
+
+# Touches PRETOUCH_MB of fresh memory and frees it. This VM (Firecracker,
+# virtio-balloon) hands memory that has been free for a few seconds back to
+# the host, and the next first touch of such a page is slow: the same
+# 1M-event append into an empty log took 0.34-0.42 s of system time right
+# after a log was deleted and 0.8-1.6 s after a pause. Done before every
+# timed append (growing and control alike), it gives each the same warm pool.
+pretouch() { [ "$PRETOUCH_MB" -gt 0 ] && "$PY" -c "x = b'\\x01' * ($PRETOUCH_MB << 20)"; return 0; }
+# timed_append LOG FILE: sets s (wall), us, ss, cpu, rk (max RSS KiB), mf (major faults)
+timed_append() {
+    pretouch
+    local t0 t1
+    t0=$(now)
+    # shellcheck disable=SC2086
+    /usr/bin/time -f '%U %S %M %F' -o "$W/time" "$A" -L "$1" -t bench $APPEND_FLAGS < "$2"
+    t1=$(now)
+    s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+    read -r us ss rk mf < <(tail -1 "$W/time")
+    cpu=$(awk -v u="$us" -v s="$ss" 'BEGIN { printf "%.2f", u + s }')
+}
 
 now() { date +%s.%N; }
 reader_rows() {  # reader_rows TAG EVENTS_IN_LOG LOG
@@ -80,16 +105,21 @@ for rep in $(seq 1 "$REPS"); do
         i=$((i + 1))
         cat "$f" > /dev/null; sync
         echo "rep $rep batch $i: $A -L $L -t bench $APPEND_FLAGS < $(basename "$f")" >> "$OUT/commands.txt"
-        t0=$(now)
-        # shellcheck disable=SC2086
-        /usr/bin/time -f '%U %S %M %F' -o "$W/time" "$A" -L "$L" -t bench $APPEND_FLAGS < "$f"
-        t1=$(now)
-        s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
-        read -r us ss rk mf < <(tail -1 "$W/time")
-        cpu=$(awk -v u="$us" -v s="$ss" 'BEGIN { printf "%.2f", u + s }')
-        printf '%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$i" "$before" "$s" "$(awk -v s="$s" -v n="$PER" 'BEGIN { print n / s }')" \
-            "$(du -m "$L/data.mdb" | cut -f1)" "$cpu" "$((rk / 1024))" "$mf" "$(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/batches.tsv"
-        log "rep $rep batch $i ($before events before): $s s wall, $cpu s CPU, $mf major faults, load $(cut -d' ' -f1 /proc/loadavg)"
+        timed_append "$L" "$f"
+        g_s=$s g_us=$us g_ss=$ss
+        printf '%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$rep" "$i" "$before" "$s" "$(awk -v s="$s" -v n="$PER" 'BEGIN { print n / s }')" \
+            "$(du -m "$L/data.mdb" | cut -f1)" "$cpu" "$((rk / 1024))" "$mf" "$(cut -d' ' -f1 /proc/loadavg)" "$us" "$ss" >> "$OUT/batches.tsv"
+        if [ "$CONTROL" = 1 ]; then
+            # the same batch into an empty log, right after: what this batch costs here and now
+            rm -rf "$W/control"
+            timed_append "$W/control" "$f"
+            rm -rf "$W/control"
+            printf '\t%s\t%s\t%s\n' "$s" "$us" "$ss" >> "$OUT/batches.tsv"
+            log "rep $rep batch $i ($before events before): $g_s s wall (user $g_us, sys $g_ss); into an empty log $s s (user $us, sys $ss)"
+        else
+            printf '\t\t\t\n' >> "$OUT/batches.tsv"
+            log "rep $rep batch $i ($before events before): $g_s s wall (user $g_us, sys $g_ss)"
+        fi
         before=$((before + PER))
         if [ "$rep" = 1 ] && [ "$i" = 1 ]; then reader_rows first "$before" "$L"; fi
     done < "$W/batches"
@@ -106,27 +136,31 @@ done
 # ---------------------------------------------------------------- report
 {
     echo; cat "$OUT/machine.txt"; echo
-    echo "Append time of each batch of $PER events into one growing log: \`evt-append -t bench $APPEND_FLAGS < batch\`"
+    echo "Append time of each batch of $PER events into one growing log: \`evt-append -t bench $APPEND_FLAGS < batch\`;"
+    echo "\"empty log\": the same batch appended into an empty log right after (CONTROL=$CONTROL); before every timed append $PRETOUCH_MB MiB were touched and freed (PRETOUCH_MB)."
     echo
-    awk -F'\t' -v reps="$REPS" -v nb="$BATCHES" '
-        NR > 1 { t[$1, $2] = $4; b[$2] = $3; c[$1, $2] = $7; m[$1, $2] = $6; f[$1, $2] = $9; ld[$1, $2] = $10 }
+    awk -F'\t' -v reps="$REPS" -v nb="$BATCHES" -v per="$PER" '
+        function med3(a, b, c) { return a + b + c - (a < b ? (a < c ? a : c) : (b < c ? b : c)) - (a > b ? (a > c ? a : c) : (b > c ? b : c)) }
+        NR > 1 { t[$1, $2] = $4; b[$2] = $3; m[$1, $2] = $6; u[$1, $2] = $11; sy[$1, $2] = $12; ct[$1, $2] = $13; cu[$1, $2] = $14; cs[$1, $2] = $15 }
         END {
-            printf "| batch | events before | data.mdb MB after |"; for (r = 1; r <= reps; r++) printf " rep %d wall s | rep %d events/s | rep %d CPU s | rep %d major faults | rep %d load |", r, r, r, r, r; print ""
-            printf "|---:|---:|---:|"; for (r = 1; r <= reps; r++) printf "---:|---:|---:|---:|---:|"; print ""
+            printf "| batch | events before | data.mdb MB after |"
+            for (r = 1; r <= reps; r++) printf " rep %d wall s | user s | sys s | empty log: wall s | user s | sys s | wall ratio |", r
+            print ""
+            printf "|---:|---:|---:|"; for (r = 1; r <= reps; r++) printf "---:|---:|---:|---:|---:|---:|---:|"; print ""
             for (i = 1; i <= nb; i++) {
                 printf "| %d | %d | %s |", i, b[i], m[1, i]
-                for (r = 1; r <= reps; r++) printf " %.3f | %.0f | %.2f | %s | %s |", t[r, i], (t[r, i] > 0 ? '"$PER"' / t[r, i] : 0), c[r, i], f[r, i], ld[r, i]
+                for (r = 1; r <= reps; r++)
+                    printf " %.3f | %.2f | %.2f | %s | %s | %s | %s |", t[r, i], u[r, i], sy[r, i], ct[r, i], cu[r, i], cs[r, i], (ct[r, i] > 0 ? sprintf("%.2f", t[r, i] / ct[r, i]) : "")
                 print ""
             }
             print ""
             for (r = 1; r <= reps; r++) {
-                printf "rep %d: batch 1 %.3f s, batch %d %.3f s, ratio last/first = %.3f", r, t[r, 1], nb, t[r, nb], t[r, nb] / t[r, 1]
-                # medians of the first three and last three batches
-                a1 = t[r, 1]; a2 = t[r, 2]; a3 = t[r, 3]; z1 = t[r, nb - 2]; z2 = t[r, nb - 1]; z3 = t[r, nb]
-                m1 = a1 + a2 + a3 - (a1 < a2 ? (a1 < a3 ? a1 : a3) : (a2 < a3 ? a2 : a3)) - (a1 > a2 ? (a1 > a3 ? a1 : a3) : (a2 > a3 ? a2 : a3))
-                m2 = z1 + z2 + z3 - (z1 < z2 ? (z1 < z3 ? z1 : z3) : (z2 < z3 ? z2 : z3)) - (z1 > z2 ? (z1 > z3 ? z1 : z3) : (z2 > z3 ? z2 : z3))
-                if (nb >= 6) printf "; median of batches 1-3 %.3f s, of batches %d-%d %.3f s, ratio %.3f", m1, nb - 2, nb, m2, m2 / m1
-                if (c[r, 1] > 0) printf "; CPU time batch %d / batch 1 = %.3f", nb, c[r, nb] / c[r, 1]
+                printf "rep %d: batch 1 %.3f s, batch %d %.3f s: last/first wall %.3f, user %.3f", r, t[r, 1], nb, t[r, nb], t[r, nb] / t[r, 1], (u[r, 1] > 0 ? u[r, nb] / u[r, 1] : 0)
+                if (nb >= 6) {
+                    m1 = med3(t[r, 1], t[r, 2], t[r, 3]); m2 = med3(t[r, nb - 2], t[r, nb - 1], t[r, nb])
+                    printf "; median wall of batches 1-3 %.3f s, of %d-%d %.3f s (ratio %.3f)", m1, nb - 2, nb, m2, m2 / m1
+                }
+                if (ct[r, nb] > 0) printf "; batch %d into the grown log / into an empty log: wall %.3f, user %.3f", nb, t[r, nb] / ct[r, nb], u[r, nb] / cu[r, nb]
                 print ""
             }
         }' "$OUT/batches.tsv"

@@ -1,5 +1,7 @@
 #include "core/log/log.hpp"
 
+#include "core/stream/stream_index.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <charconv>
@@ -139,8 +141,8 @@ Status Log::check_format(bool stamp) {
                 std::uint32_t version = v.size() == 4 ? get_le<std::uint32_t>(v.data()) : 0;
                 if (!readable_format(version))
                     return make_error(ErrorKind::corrupt,
-                                      "'{}': unknown log format version {} (this evt reads versions {} and {})",
-                                      path_, version, kFormatVersionUpgradable, kFormatVersion);
+                                      "'{}': unknown log format version {} (this evt reads versions {} to {})",
+                                      path_, version, kFormatVersionOldest, kFormatVersion);
                 if (version == kFormatVersion) return {};
             }
         } else if (dbi.error().kind != ErrorKind::not_found) {
@@ -148,22 +150,42 @@ Status Log::check_format(bool stamp) {
         }
     }
     if (!stamp) return {};
-    // A new log gets the version; a version-2 log is stamped 3 by its first
-    // writer, because an evt that reads only version 2 would ignore the
-    // stream-head runs that writer may add.
+    // A new log gets the version. An older log is converted by its first
+    // writer, in the transaction that stamps it: an evt that reads only the
+    // older version must not see what this writer adds (version 3 added the
+    // stream-head runs, 4 the blocks of stream heads).
     return write([&](WriteTxn& txn) -> Status {
         EVT_ASSIGN(MDB_dbi meta, txn.dbi(kMetaDb, true));
         std::string_view existing;
         EVT_ASSIGN(bool found, txn.get(meta, "format", existing));
-        // (only a version-2 stamp is replaced; another process may have stamped meanwhile)
-        if (found && (existing.size() != 4 || get_le<std::uint32_t>(existing.data()) != kFormatVersionUpgradable))
-            return {};
+        // (another process may have stamped it meanwhile)
+        std::uint32_t version = found && existing.size() == 4 ? get_le<std::uint32_t>(existing.data()) : 0;
+        if (found && (version == kFormatVersion || !readable_format(version))) return {};
+        if (found && stream::layout_of_format(version) == stream::Layout::legacy) {
+            EVT_ASSIGN(std::vector<TopicConfig> all, topics(txn));
+            for (const TopicConfig& t : all) {
+                auto index = streams_dbi(txn, t.id, false);
+                if (!index.ok() && index.error().kind == ErrorKind::not_found) continue;
+                if (!index.ok()) return index.error();
+                EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
+                EVT_TRY(stream::upgrade_index(txn, *index, runs));
+            }
+        }
         char v[4];
         put_le<std::uint32_t>(v, kFormatVersion);
         EVT_TRY(txn.put(meta, "format", std::string_view(v, 4)));
         if (found) return {};
         return txn.put(meta, "next_topic_id", std::string_view("\1\0\0\0", 4));
     });
+}
+
+Result<std::uint32_t> stored_format(Txn& txn) {
+    auto meta = txn.dbi(kMetaDb, false);
+    if (!meta.ok()) return meta.error().kind == ErrorKind::not_found ? Result<std::uint32_t>(kFormatVersion) : meta.error();
+    std::string_view v;
+    EVT_ASSIGN(bool found, txn.get(*meta, "format", v));
+    if (!found || v.size() != 4) return kFormatVersion;
+    return get_le<std::uint32_t>(v.data());
 }
 
 Status Log::write(const std::function<Status(WriteTxn&)>& fn) {

@@ -29,11 +29,12 @@
 
 namespace evt::log {
 
-constexpr std::uint32_t kFormatVersion = 3;
-// A log of this version is read as it is and stamped kFormatVersion when
-// opened for writing (3 added the stream-head runs, h:<topic id>).
-constexpr std::uint32_t kFormatVersionUpgradable = 2;
-constexpr bool readable_format(std::uint32_t v) { return v == kFormatVersion || v == kFormatVersionUpgradable; }
+constexpr std::uint32_t kFormatVersion = 4;
+// Logs of versions kFormatVersionOldest.. are read as they are; the first
+// writer converts them and stamps kFormatVersion (3 added the stream-head
+// runs, h:<topic id>; 4 keeps stream heads in blocks, schemas/STORAGE.md).
+constexpr std::uint32_t kFormatVersionOldest = 2;
+constexpr bool readable_format(std::uint32_t v) { return v >= kFormatVersionOldest && v <= kFormatVersion; }
 constexpr std::uint32_t kMaxPartitions = 256;
 // Kafka's delete.retention.ms default: a tombstone stays a day.
 constexpr Micros kDefaultTombstoneRetention = 24LL * 3600 * 1000000;
@@ -91,6 +92,9 @@ Result<MDB_dbi> streams_dbi(store::Txn& txn, std::uint32_t topic_id, bool create
 Result<MDB_dbi> ids_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
 Result<MDB_dbi> runs_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
 Result<std::optional<MDB_dbi>> runs_dbi_if_any(store::Txn& txn, std::uint32_t topic_id);
+// The format version stamped in the log (kFormatVersion when none is yet),
+// read in this transaction: a writer may convert an older log meanwhile.
+Result<std::uint32_t> stored_format(store::Txn& txn);
 Result<MDB_dbi> keys_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
 Result<MDB_dbi> tombstones_dbi(store::Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create);
 

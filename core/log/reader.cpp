@@ -351,7 +351,8 @@ Status read_stream(Log& log, std::string_view topic, std::string_view subject, c
         std::uint64_t before = version;
         if (dbi.ok()) {
             EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
-            EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, *dbi, runs));
+            EVT_ASSIGN(std::uint32_t format, stored_format(txn));
+            EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, *dbi, runs, stream::layout_of_format(format)));
             EVT_ASSIGN(stream::Head head, heads.find(subject, hash));
             // Walk the chain back from the head to the first unseen version.
             std::vector<std::pair<std::uint32_t, std::uint64_t>> chain;

@@ -156,7 +156,9 @@ private:
         auto dbi = streams_dbi(txn_, t.id, false);
         if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
         EVT_ASSIGN(auto runs, runs_dbi_if_any(txn_, t.id));
-        return stream::each_head(txn_, *dbi, runs, [&](const stream::Head& h, std::string_view subject) {
+        EVT_ASSIGN(std::uint32_t format, stored_format(txn_));
+        auto layout = stream::layout_of_format(format);
+        return stream::each_head(txn_, *dbi, runs, layout, [&](const stream::Head& h, std::string_view subject) {
             ++r_.streams;
             if (!h.exists) {
                 problem(t, 0, 0, false, "a stream head is too short");
@@ -385,37 +387,18 @@ Status rebuild_heads(Log& log, store::WriteTxn& txn, const TopicConfig& t, Repai
     // Heads of streams whose records retention removed stay.
     EVT_ASSIGN(MDB_dbi sd, streams_dbi(txn, t.id, true));
     EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
-    if (runs) EVT_TRY(stream::merge_runs(txn, sd, *runs));  // one index to rebuild from
-    std::vector<std::pair<std::string, Latest>> keep;
-    {
-        EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, sd));
-        MDB_val k, v;
-        for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
-            EVT_ASSIGN(bool more, c.get(k, v, op));
-            if (!more) break;
-            std::string_view value = store::view(v);
-            if (value.size() < 20) continue;
-            std::string subject(value.substr(20));
-            Latest h{get_le<std::uint64_t>(value.data()), get_le<std::uint32_t>(value.data() + 8),
-                     get_le<std::uint64_t>(value.data() + 12)};
-            if (latest.count(subject)) continue;
-            if (h.partition < t.partitions && (t.compact || (t.expires() && h.offset < starts[h.partition])))
-                keep.emplace_back(subject, h);
-        }
-    }
-    EVT_TRY(txn.drop(sd, false));
-    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, sd));
-    auto put = [&](const std::string& subject, const Latest& l) -> Status {
-        EVT_ASSIGN(stream::Head h, stream::find_head(c, subject, stream::subject_hash(subject)));
-        h.version = l.version;
-        h.last_partition = l.partition;
-        h.last_offset = l.offset;
-        ++rep.heads;
-        return stream::put_head(c, subject, h);
-    };
-    for (const auto& [s, l] : latest) EVT_TRY(put(s, l));
-    for (const auto& [s, l] : keep) EVT_TRY(put(s, l));
-    return {};
+    std::vector<stream::NewHead> heads;
+    Status walked = stream::each_head(txn, sd, runs, [&](const stream::Head& h, std::string_view subject) {
+        if (latest.count(std::string(subject))) return;
+        if (h.last_partition < t.partitions &&
+            (t.compact || (t.expires() && h.last_offset < starts[h.last_partition])))
+            heads.push_back(stream::NewHead{std::string(subject), h.version, h.last_partition, h.last_offset});
+    });
+    // (an index too damaged to walk is rebuilt from the records alone)
+    if (!walked.ok() && walked.error().kind != ErrorKind::corrupt) return walked;
+    for (auto& [s, l] : latest) heads.push_back(stream::NewHead{s, l.version, l.partition, l.offset});
+    rep.heads += heads.size();
+    return stream::rebuild_index(txn, sd, runs, std::move(heads));
 }
 
 // Rebuilds the key and tombstone indexes of a compacted topic: the latest

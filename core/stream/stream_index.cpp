@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string>
 
 #include "core/log/record.hpp"
 #include "core/util/hash.hpp"
@@ -12,201 +11,77 @@ namespace evt::stream {
 using log::get_le;
 using log::put_le;
 
-namespace {
-constexpr std::size_t kHeadFixed = 20;
-
-struct Key {  // native u64: the database is MDB_INTEGERKEY
-    std::uint64_t slot;
-    explicit Key(std::uint64_t s) : slot(s) {}
-    std::string_view view() const { return {reinterpret_cast<const char*>(&slot), 8}; }
-};
-}  // namespace
-
 std::uint64_t subject_hash(std::string_view s) noexcept { return hash64(s); }
 
 namespace {
-// A head value of the index (at least kHeadFixed bytes) at a slot.
-Head decode_head(std::uint64_t slot, std::string_view value) {
-    Head h;
-    h.slot = slot;
-    h.exists = true;
-    h.version = get_le<std::uint64_t>(value.data());
-    h.last_partition = get_le<std::uint32_t>(value.data() + 8);
-    h.last_offset = get_le<std::uint64_t>(value.data() + 12);
-    return h;
+
+constexpr std::size_t kBlockHeader = 8;
+constexpr std::size_t kBlockHead = 24;  // u64 version, u64 offset, u32 partition, u32 subject position
+// A fold or a rebuild writes segments this full, so that later folds can add
+// heads to a segment before it must split.
+constexpr std::size_t kSegmentFill = kSegmentMax * 3 / 4;
+
+Error corrupt_block() { return Error{ErrorKind::corrupt, "stream index: a block of stream heads is corrupt"}; }
+
+std::uint64_t key_of(const MDB_val& k) {
+    std::uint64_t v;
+    std::memcpy(&v, k.mv_data, 8);
+    return v;
 }
 
-// The index at exactly `slot`: nothing there (h.exists false: the slot is
-// free), the subject's head (h), or another subject's (other = true).
-Result<Head> index_slot(store::Cursor& cursor, std::uint64_t slot, std::string_view subject, bool& other) {
-    other = false;
-    Key key(slot);
-    MDB_val k = store::val(key.view()), v;
-    EVT_ASSIGN(bool found, cursor.get(k, v, MDB_SET_KEY));
-    Head h;
-    h.slot = slot;
-    if (!found) return h;
-    std::string_view value = store::view(v);
-    if (value.size() < kHeadFixed) return Error{ErrorKind::corrupt, "stream index head is too short"};
-    if (value.substr(kHeadFixed) == subject) return decode_head(slot, value);
-    other = true;
-    return h;
-}
-}  // namespace
-
-Result<Head> find_head(store::Cursor& cursor, std::string_view subject, std::uint64_t hash) {
-    for (std::uint64_t slot = hash;; ++slot) {
-        bool other = false;
-        EVT_ASSIGN(Head h, index_slot(cursor, slot, subject, other));
-        if (!other) return h;
-        if (slot - hash > 1024) return Error{ErrorKind::corrupt, "stream index: too many colliding subjects"};
+// The index segment covering slot: its key (lo), the last slot it covers (hi)
+// and its value. found is false when the index is empty (lo 0, hi ~0).
+Status segment_at(store::Cursor& c, std::uint64_t slot, std::uint64_t& lo, std::uint64_t& hi, std::string_view& value,
+                  bool& found) {
+    std::uint64_t key = slot;
+    MDB_val k{8, &key}, v;
+    EVT_ASSIGN(bool at_or_after, c.get(k, v, MDB_SET_RANGE));
+    if (at_or_after && key_of(k) == slot) {
+        lo = slot;
+        value = store::view(v);
+        MDB_val k2, v2;
+        EVT_ASSIGN(bool next, c.get(k2, v2, MDB_NEXT));
+        hi = next ? key_of(k2) - 1 : ~0ull;
+        found = true;
+        return {};
     }
-}
-
-Result<Head> find_head(store::Txn& txn, MDB_dbi dbi, std::string_view subject, std::uint64_t hash) {
-    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, dbi));
-    return find_head(c, subject, hash);
-}
-
-Status put_head(store::Cursor& cursor, std::string_view subject, const Head& head) {
-    Key key(head.slot);
-    MDB_val k = store::val(key.view());
-    MDB_val v{kHeadFixed + subject.size(), nullptr};
-    EVT_TRY(cursor.put(k, v, MDB_RESERVE));
-    char* d = static_cast<char*>(v.mv_data);
-    put_le<std::uint64_t>(d, head.version);
-    put_le<std::uint32_t>(d + 8, head.last_partition);
-    put_le<std::uint64_t>(d + 12, head.last_offset);
-    std::memcpy(d + kHeadFixed, subject.data(), subject.size());
+    if (at_or_after) {
+        hi = key_of(k) - 1;
+        EVT_ASSIGN(bool prev, c.get(k, v, MDB_PREV));
+        if (!prev) return Error{ErrorKind::corrupt, "stream index: the first segment does not start at slot 0"};
+    } else {
+        hi = ~0ull;
+        EVT_ASSIGN(bool last, c.get(k, v, MDB_LAST));
+        if (!last) {
+            lo = 0;
+            value = {};
+            found = false;
+            return {};
+        }
+    }
+    lo = key_of(k);
+    value = store::view(v);
+    found = true;
     return {};
 }
 
-// Run layout: u32 count; count entries of kRunEntry bytes sorted by slot
-// (u64 slot, u64 version, u32 partition, u64 offset, u32 subject position);
-// at each subject position, u16 length and the subject's bytes.
-namespace {
-constexpr std::size_t kRunEntry = 32;
-Result<std::vector<Heads::Run>> load_runs(store::Txn& txn, MDB_dbi runs);
-}
-
-std::uint64_t Heads::Run::slot(std::size_t i) const { return get_le<std::uint64_t>(base + 4 + i * kRunEntry); }
-
-Head Heads::Run::head(std::size_t i) const {
-    const char* e = base + 4 + i * kRunEntry;
-    Head h;
-    h.slot = get_le<std::uint64_t>(e);
-    h.version = get_le<std::uint64_t>(e + 8);
-    h.last_partition = get_le<std::uint32_t>(e + 16);
-    h.last_offset = get_le<std::uint64_t>(e + 20);
-    h.exists = true;
-    return h;
-}
-
-std::string_view Heads::Run::subject(std::size_t i) const {
-    const char* at = base + get_le<std::uint32_t>(base + 4 + i * kRunEntry + 28);
-    return {at + 2, get_le<std::uint16_t>(at)};
-}
-
-std::size_t Heads::Run::lower_bound(std::uint64_t target) {
-    std::size_t lo = 0, hi = n;
-    if (hint < n && slot(hint) < target) {
-        // forward from the hint: a few steps, then a binary search of the rest
-        lo = hint + 1;
-        for (int k = 0; k < 4 && lo < n && slot(lo) < target; ++k) ++lo;
-    } else if (hint <= n && (hint == 0 || slot(hint - 1) < target)) {
-        lo = hi = hint;  // the hint is the answer
-    }
-    while (lo < hi) {
-        std::size_t mid = lo + (hi - lo) / 2;
-        if (slot(mid) < target) lo = mid + 1;
-        else hi = mid;
-    }
-    hint = lo;
-    return lo;
-}
-
-Result<Heads> Heads::open(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs) {
-    Heads h;
-    EVT_ASSIGN(h.index_, store::Cursor::open(txn, index));
-    if (runs) {
-        EVT_ASSIGN(h.runs_, load_runs(txn, *runs));
-    }
-    return h;
-}
-
-Result<Head> Heads::find(std::string_view subject, std::uint64_t hash) {
-    for (std::uint64_t slot = hash;; ++slot) {
-        if (slot - hash > 1024) return Error{ErrorKind::corrupt, "stream index: too many colliding subjects"};
-        if (auto c = claimed_.find(slot); c != claimed_.end()) {
-            if (c->second == subject) return Error{ErrorKind::internal, "stream index: a subject claimed twice"};
-            continue;
-        }
-        bool other = false;
-        for (auto r = runs_.rbegin(); r != runs_.rend(); ++r) {
-            std::size_t i = r->lower_bound(slot);
-            if (i < r->n && r->slot(i) == slot) {
-                if (r->subject(i) == subject) return r->head(i);
-                other = true;  // the slot is another subject's (in every run and in the index)
-                break;
-            }
-        }
-        if (other) continue;
-        EVT_ASSIGN(Head h, index_slot(index_, slot, subject, other));
-        if (!other) return h;
-    }
-}
-
-Status add_run(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs,
-               const std::vector<std::pair<Head, std::string_view>>& heads) {
-    if (heads.empty()) return {};
-    std::size_t bytes = 4 + heads.size() * kRunEntry;
-    for (const auto& [h, s] : heads) {
-        if (s.size() > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
-        bytes += 2 + s.size();
-    }
-    if (bytes > 0xffffffffu) return Error{ErrorKind::invalid, "stream index: a run over 4 GiB"};
-    MDB_stat st;
-    if (int rc = mdb_stat(txn.raw(), runs, &st)) return store::lmdb_error(rc, "counting stream-head runs");
-    std::uint64_t last = 0;
-    if (st.ms_entries > 0) {
-        EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
-        MDB_val k, v;
-        EVT_ASSIGN(bool any, c.get(k, v, MDB_LAST));
-        if (any) std::memcpy(&last, k.mv_data, 8);
-    }
-    if (st.ms_entries + 1 >= kMaxRuns) {
-        // Fold the runs of earlier commits (clean pages of the map) before
-        // this one is written: the run being written stays out of the merge,
-        // whose index writes could otherwise spill its dirty pages.
-        EVT_TRY(merge_runs(txn, index, runs));
-        last = 0;
-    }
-    Key key(last + 1);
-    MDB_val v{bytes, nullptr};
+Result<std::vector<Block>> load_runs(store::Txn& txn, MDB_dbi runs) {
+    std::vector<Block> out;
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
-    EVT_TRY(c.put(store::val(key.view()), v, MDB_RESERVE | MDB_APPEND));
-    char* out = static_cast<char*>(v.mv_data);
-    put_le<std::uint32_t>(out, static_cast<std::uint32_t>(heads.size()));
-    std::size_t at = 4 + heads.size() * kRunEntry;
-    for (std::size_t i = 0; i < heads.size(); ++i) {
-        const auto& [h, s] = heads[i];
-        char* e = out + 4 + i * kRunEntry;
-        put_le<std::uint64_t>(e, h.slot);
-        put_le<std::uint64_t>(e + 8, h.version);
-        put_le<std::uint32_t>(e + 16, h.last_partition);
-        put_le<std::uint64_t>(e + 20, h.last_offset);
-        put_le<std::uint32_t>(e + 28, static_cast<std::uint32_t>(at));
-        put_le<std::uint16_t>(out + at, static_cast<std::uint16_t>(s.size()));
-        std::memcpy(out + at + 2, s.data(), s.size());
-        at += 2 + s.size();
+    MDB_val k, v;
+    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+        EVT_ASSIGN(bool more, c.get(k, v, op));
+        if (!more) break;
+        EVT_ASSIGN(Block b, Block::parse(store::view(v)));
+        out.push_back(b);
     }
-    return {};
+    return out;
 }
 
-namespace {
-// The effective run entries in slot order: (run, entry), newest run per slot.
-std::vector<std::pair<std::uint32_t, std::uint32_t>> effective_run_entries(const std::vector<Heads::Run>& runs) {
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+// The effective heads of the runs in slot order (the newest run's per slot).
+// The subjects point into the runs.
+Result<HeadList> effective_runs(const std::vector<Block>& runs) {
+    HeadList out;
     std::vector<std::uint32_t> pos(runs.size(), 0);
     for (;;) {
         std::uint64_t best = ~0ull;
@@ -217,29 +92,179 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> effective_run_entries(const
                 any = true;
             }
         if (!any) break;
-        std::uint32_t from = 0;
+        std::size_t from = 0;
         for (std::size_t r = 0; r < runs.size(); ++r)
             if (pos[r] < runs[r].n && runs[r].slot(pos[r]) == best) {
-                from = static_cast<std::uint32_t>(r);  // runs are oldest first: the last one wins
+                from = r;  // runs are oldest first: the last one wins
                 ++pos[r];
             }
-        out.emplace_back(from, pos[from] - 1);
+        std::string_view subject;
+        if (!runs[from].subject(pos[from] - 1, subject)) return corrupt_block();
+        out.emplace_back(runs[from].head(pos[from] - 1), subject);
     }
     return out;
 }
 
-Result<std::vector<Heads::Run>> load_runs(store::Txn& txn, MDB_dbi runs) {
-    std::vector<Heads::Run> out;
+// Heads [from, to) of a sorted list as index segments: one block per piece
+// of at most kSegmentFill heads (of about equal size), keyed by its first
+// slot, the first keyed `first_key`. Built before anything is written, as
+// the subjects may point into the segment being replaced.
+std::vector<std::pair<std::uint64_t, std::string>> segments_of(const HeadList& heads, std::size_t from, std::size_t to,
+                                                               std::uint64_t first_key, std::size_t max_per_piece) {
+    std::vector<std::pair<std::uint64_t, std::string>> out;
+    std::size_t total = to - from;
+    if (total == 0) return out;
+    std::size_t pieces = total <= max_per_piece ? 1 : (total + kSegmentFill - 1) / kSegmentFill;
+    for (std::size_t p = 0; p < pieces; ++p) {
+        std::size_t a = from + total * p / pieces, b = from + total * (p + 1) / pieces;
+        std::string block(block_size(heads, a, b), '\0');
+        fill_block(block.data(), heads, a, b);
+        out.emplace_back(p == 0 ? first_key : heads[a].first.slot, std::move(block));
+    }
+    return out;
+}
+
+Status put_segments(store::Cursor& c, const std::vector<std::pair<std::uint64_t, std::string>>& segments) {
+    for (const auto& [key, block] : segments) {
+        std::uint64_t k = key;
+        MDB_val kv{8, &k}, v{block.size(), nullptr};
+        EVT_TRY(c.put(kv, v, MDB_RESERVE));
+        std::memcpy(v.mv_data, block.data(), block.size());
+    }
+    return {};
+}
+
+}  // namespace
+
+// ---- blocks ----
+
+Result<Block> Block::parse(std::string_view value) {
+    if (value.size() < kBlockHeader) return corrupt_block();
+    Block b;
+    b.base = value.data();
+    b.size = value.size();
+    b.n = get_le<std::uint32_t>(b.base);
+    if (kBlockHeader + static_cast<std::uint64_t>(b.n) * (8 + kBlockHead) > b.size) return corrupt_block();
+    return b;
+}
+
+std::uint64_t Block::slot(std::size_t i) const { return get_le<std::uint64_t>(base + kBlockHeader + 8 * i); }
+
+Head Block::head(std::size_t i) const {
+    const char* e = base + kBlockHeader + 8 * static_cast<std::size_t>(n) + kBlockHead * i;
+    Head h;
+    h.slot = slot(i);
+    h.version = get_le<std::uint64_t>(e);
+    h.last_offset = get_le<std::uint64_t>(e + 8);
+    h.last_partition = get_le<std::uint32_t>(e + 16);
+    h.exists = true;
+    return h;
+}
+
+bool Block::subject(std::size_t i, std::string_view& out) const {
+    const char* e = base + kBlockHeader + 8 * static_cast<std::size_t>(n) + kBlockHead * i;
+    std::size_t at = get_le<std::uint32_t>(e + 20);
+    if (at + 2 > size) return false;
+    std::size_t len = get_le<std::uint16_t>(base + at);
+    if (at + 2 + len > size) return false;
+    out = {base + at + 2, len};
+    return true;
+}
+
+std::size_t Block::lower_bound(std::uint64_t target) {
+    std::size_t lo, hi;
+    if (hint > n) hint = n;
+    if (hint < n && slot(hint) < target) {
+        // gallop forward: lookups come in slot order, the answer is near
+        lo = hint + 1;
+        for (std::size_t step = 1;; step *= 2) {
+            std::size_t probe = lo + step - 1;
+            if (probe >= n) {
+                hi = n;
+                break;
+            }
+            if (slot(probe) >= target) {
+                hi = probe;
+                break;
+            }
+            lo = probe + 1;
+        }
+    } else if (hint == 0 || slot(hint - 1) < target) {
+        return hint;  // the hint is the answer
+    } else {
+        lo = 0;
+        hi = hint - 1;
+    }
+    while (lo < hi) {
+        std::size_t mid = lo + (hi - lo) / 2;
+        if (slot(mid) < target) lo = mid + 1;
+        else hi = mid;
+    }
+    hint = lo;
+    return lo;
+}
+
+std::size_t block_size(const HeadList& heads, std::size_t from, std::size_t to) {
+    std::size_t bytes = kBlockHeader + (to - from) * (8 + kBlockHead);
+    for (std::size_t i = from; i < to; ++i) bytes += 2 + heads[i].second.size();
+    return bytes;
+}
+
+void fill_block(char* out, const HeadList& heads, std::size_t from, std::size_t to) {
+    std::size_t n = to - from;
+    put_le<std::uint32_t>(out, static_cast<std::uint32_t>(n));
+    put_le<std::uint32_t>(out + 4, 0);
+    char* slots = out + kBlockHeader;
+    char* entries = slots + 8 * n;
+    std::size_t at = kBlockHeader + n * (8 + kBlockHead);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& [h, s] = heads[from + i];
+        put_le<std::uint64_t>(slots + 8 * i, h.slot);
+        char* e = entries + kBlockHead * i;
+        put_le<std::uint64_t>(e, h.version);
+        put_le<std::uint64_t>(e + 8, h.last_offset);
+        put_le<std::uint32_t>(e + 16, h.last_partition);
+        put_le<std::uint32_t>(e + 20, static_cast<std::uint32_t>(at));
+        put_le<std::uint16_t>(out + at, static_cast<std::uint16_t>(s.size()));
+        std::memcpy(out + at + 2, s.data(), s.size());
+        at += 2 + s.size();
+    }
+}
+
+// ---- the legacy layout (format versions 2 and 3) ----
+//
+// s: maps the u64 slot to a head value: u64 version, u32 partition, u64
+// offset, the subject's bytes. h: (version 3) holds runs: u32 count; count
+// 32-byte entries sorted by slot (u64 slot, u64 version, u32 partition, u64
+// offset, u32 subject position); at each subject position, u16 length and
+// the subject's bytes.
+
+namespace {
+constexpr std::size_t kLegacyHeadFixed = 20;
+constexpr std::size_t kLegacyRunEntry = 32;
+
+Head decode_legacy_head(std::uint64_t slot, std::string_view value) {
+    Head h;
+    h.slot = slot;
+    h.exists = true;
+    h.version = get_le<std::uint64_t>(value.data());
+    h.last_partition = get_le<std::uint32_t>(value.data() + 8);
+    h.last_offset = get_le<std::uint64_t>(value.data() + 12);
+    return h;
+}
+
+Result<std::vector<Heads::LegacyRun>> load_legacy_runs(store::Txn& txn, MDB_dbi runs) {
+    std::vector<Heads::LegacyRun> out;
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
     MDB_val k, v;
     for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
         EVT_ASSIGN(bool more, c.get(k, v, op));
         if (!more) break;
-        Heads::Run r;
+        Heads::LegacyRun r;
         r.base = static_cast<const char*>(v.mv_data);
         if (v.mv_size < 4) return Error{ErrorKind::corrupt, "stream index: a run is too short"};
         r.n = get_le<std::uint32_t>(r.base);
-        if (v.mv_size < 4 + static_cast<std::size_t>(r.n) * kRunEntry)
+        if (v.mv_size < 4 + static_cast<std::size_t>(r.n) * kLegacyRunEntry)
             return Error{ErrorKind::corrupt, "stream index: a run is too short"};
         out.push_back(r);
     }
@@ -247,59 +272,342 @@ Result<std::vector<Heads::Run>> load_runs(store::Txn& txn, MDB_dbi runs) {
 }
 }  // namespace
 
-Status merge_runs(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs) {
-    EVT_ASSIGN(auto all, load_runs(txn, runs));
-    if (all.empty()) return {};
-    auto eff = effective_run_entries(all);
-    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
-    for (auto [r, i] : eff) {
-        // copy out: the run's pages are freed by the drop below, not before
-        Head h = all[r].head(i);
-        std::string subject(all[r].subject(i));
-        EVT_TRY(put_head(c, subject, h));
-    }
-    return txn.drop(runs, false);
+std::uint64_t Heads::LegacyRun::slot(std::size_t i) const { return get_le<std::uint64_t>(base + 4 + i * kLegacyRunEntry); }
+
+Head Heads::LegacyRun::head(std::size_t i) const {
+    const char* e = base + 4 + i * kLegacyRunEntry;
+    Head h;
+    h.slot = get_le<std::uint64_t>(e);
+    h.version = get_le<std::uint64_t>(e + 8);
+    h.last_partition = get_le<std::uint32_t>(e + 16);
+    h.last_offset = get_le<std::uint64_t>(e + 20);
+    h.exists = true;
+    return h;
 }
 
-Status each_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs,
-                 const std::function<void(const Head&, std::string_view subject)>& fn) {
-    std::vector<Heads::Run> all;
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> eff;
+std::string_view Heads::LegacyRun::subject(std::size_t i) const {
+    const char* at = base + get_le<std::uint32_t>(base + 4 + i * kLegacyRunEntry + 28);
+    return {at + 2, get_le<std::uint16_t>(at)};
+}
+
+std::size_t Heads::LegacyRun::lower_bound(std::uint64_t target) {
+    std::size_t lo = 0, hi = n;
+    if (hint < n && slot(hint) < target) lo = hint + 1;
+    else if (hint <= n && (hint == 0 || slot(hint - 1) < target)) lo = hi = hint;
+    while (lo < hi) {
+        std::size_t mid = lo + (hi - lo) / 2;
+        if (slot(mid) < target) lo = mid + 1;
+        else hi = mid;
+    }
+    hint = lo;
+    return lo;
+}
+
+Result<Head> Heads::find_legacy(std::string_view subject, std::uint64_t hash) {
+    for (std::uint64_t slot = hash;; ++slot) {
+        if (slot - hash > 1024) return Error{ErrorKind::corrupt, "stream index: too many colliding subjects"};
+        bool other = false;
+        for (auto r = legacy_runs_.rbegin(); r != legacy_runs_.rend(); ++r) {
+            std::size_t i = r->lower_bound(slot);
+            if (i < r->n && r->slot(i) == slot) {
+                if (r->subject(i) == subject) return r->head(i);
+                other = true;
+                break;
+            }
+        }
+        if (other) continue;
+        std::uint64_t key = slot;
+        MDB_val k{8, &key}, v;
+        EVT_ASSIGN(bool found, index_.get(k, v, MDB_SET_KEY));
+        Head h;
+        h.slot = slot;
+        if (!found) return h;
+        std::string_view value = store::view(v);
+        if (value.size() < kLegacyHeadFixed) return Error{ErrorKind::corrupt, "stream index head is too short"};
+        if (value.substr(kLegacyHeadFixed) == subject) return decode_legacy_head(slot, value);
+    }
+}
+
+namespace {
+Status each_legacy_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs,
+                        const std::function<void(const Head&, std::string_view subject)>& fn) {
+    std::vector<Heads::LegacyRun> all;
     if (runs) {
-        EVT_ASSIGN(all, load_runs(txn, *runs));
-        eff = effective_run_entries(all);
+        EVT_ASSIGN(all, load_legacy_runs(txn, *runs));
+    }
+    // the effective run entries in slot order (newest run per slot)
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> eff;
+    std::vector<std::uint32_t> pos(all.size(), 0);
+    for (;;) {
+        std::uint64_t best = ~0ull;
+        bool any = false;
+        for (std::size_t r = 0; r < all.size(); ++r)
+            if (pos[r] < all[r].n && (!any || all[r].slot(pos[r]) < best)) {
+                best = all[r].slot(pos[r]);
+                any = true;
+            }
+        if (!any) break;
+        std::uint32_t from = 0;
+        for (std::size_t r = 0; r < all.size(); ++r)
+            if (pos[r] < all[r].n && all[r].slot(pos[r]) == best) {
+                from = static_cast<std::uint32_t>(r);
+                ++pos[r];
+            }
+        eff.emplace_back(from, pos[from] - 1);
     }
     std::size_t j = 0;
+    auto emit = [&] {
+        fn(all[eff[j].first].head(eff[j].second), all[eff[j].first].subject(eff[j].second));
+        ++j;
+    };
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
     MDB_val k, v;
-    auto emit_runs_below = [&](std::uint64_t slot) {
-        while (j < eff.size() && all[eff[j].first].slot(eff[j].second) < slot) {
-            fn(all[eff[j].first].head(eff[j].second), all[eff[j].first].subject(eff[j].second));
-            ++j;
-        }
-    };
     for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
         EVT_ASSIGN(bool more, c.get(k, v, op));
         if (!more) break;
-        std::uint64_t slot;
-        std::memcpy(&slot, k.mv_data, 8);
-        emit_runs_below(slot);
+        std::uint64_t slot = key_of(k);
+        while (j < eff.size() && all[eff[j].first].slot(eff[j].second) < slot) emit();
         if (j < eff.size() && all[eff[j].first].slot(eff[j].second) == slot) {
-            fn(all[eff[j].first].head(eff[j].second), all[eff[j].first].subject(eff[j].second));
-            ++j;
+            emit();
             continue;
         }
         std::string_view value = store::view(v);
-        if (value.size() < kHeadFixed) {
+        if (value.size() < kLegacyHeadFixed) {
             Head h;  // exists = false: reported by the caller as too short
             h.slot = slot;
             fn(h, {});
             continue;
         }
-        fn(decode_head(slot, value), value.substr(kHeadFixed));
+        fn(decode_legacy_head(slot, value), value.substr(kLegacyHeadFixed));
     }
-    emit_runs_below(~0ull);
-    if (j < eff.size()) fn(all[eff[j].first].head(eff[j].second), all[eff[j].first].subject(eff[j].second));
+    while (j < eff.size()) emit();
+    return {};
+}
+}  // namespace
+
+// ---- lookups ----
+
+Result<Heads> Heads::open(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs, Layout layout) {
+    Heads h;
+    h.layout_ = layout;
+    EVT_ASSIGN(h.index_, store::Cursor::open(txn, index));
+    if (runs && layout == Layout::blocks) {
+        EVT_ASSIGN(h.runs_, load_runs(txn, *runs));
+    } else if (runs) {
+        EVT_ASSIGN(h.legacy_runs_, load_legacy_runs(txn, *runs));
+    }
+    return h;
+}
+
+Status Heads::locate(std::uint64_t slot) {
+    if (slot >= seg_lo_ && slot <= seg_hi_) return {};
+    std::string_view value;
+    bool found = false;
+    EVT_TRY(segment_at(index_, slot, seg_lo_, seg_hi_, value, found));
+    if (!found) {
+        seg_ = Block{};
+        return {};
+    }
+    EVT_ASSIGN(seg_, Block::parse(value));
+    return {};
+}
+
+Result<Head> Heads::find(std::string_view subject, std::uint64_t hash) {
+    if (layout_ == Layout::legacy) return find_legacy(subject, hash);
+    for (std::uint64_t slot = hash;; ++slot) {
+        if (slot - hash > 1024) return Error{ErrorKind::corrupt, "stream index: too many colliding subjects"};
+        if (any_claimed_ && slot <= max_claimed_) {
+            if (auto c = claimed_.find(slot); c != claimed_.end()) {
+                if (c->second == subject) return Error{ErrorKind::internal, "stream index: a subject claimed twice"};
+                continue;
+            }
+        }
+        bool other = false;
+        std::string_view s;
+        for (auto r = runs_.rbegin(); r != runs_.rend(); ++r) {
+            std::size_t i = r->lower_bound(slot);
+            if (i < r->n && r->slot(i) == slot) {
+                if (!r->subject(i, s)) return corrupt_block();
+                if (s == subject) return r->head(i);
+                other = true;  // the slot is another subject's (in every run and in the index)
+                break;
+            }
+        }
+        if (other) continue;
+        EVT_TRY(locate(slot));
+        std::size_t i = seg_.lower_bound(slot);
+        if (i < seg_.n && seg_.slot(i) == slot) {
+            if (!seg_.subject(i, s)) return corrupt_block();
+            if (s == subject) return seg_.head(i);
+            continue;
+        }
+        Head h;
+        h.slot = slot;
+        return h;
+    }
+}
+
+// ---- writes ----
+
+Status add_run(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs, const HeadList& heads) {
+    if (heads.empty()) return {};
+    for (const auto& [h, s] : heads)
+        if (s.size() > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
+    std::size_t bytes = block_size(heads, 0, heads.size());
+    if (bytes > 0xffffffffu) return Error{ErrorKind::invalid, "stream index: a run over 4 GiB"};
+    MDB_stat st;
+    if (int rc = mdb_stat(txn.raw(), runs, &st)) return store::lmdb_error(rc, "counting stream-head runs");
+    std::uint64_t last = 0;
+    if (st.ms_entries > 0) {
+        EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
+        MDB_val k, v;
+        EVT_ASSIGN(bool any, c.get(k, v, MDB_LAST));
+        if (any) last = key_of(k);
+    }
+    if (st.ms_entries + 1 >= kMaxRuns) {
+        // Fold the runs of earlier commits (clean pages of the map) before
+        // this one is written: the run being written stays out of the merge.
+        EVT_TRY(merge_runs(txn, index, runs));
+        last = 0;
+    }
+    std::uint64_t key = last + 1;
+    MDB_val k{8, &key}, v{bytes, nullptr};
+    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, runs));
+    EVT_TRY(c.put(k, v, MDB_RESERVE | MDB_APPEND));
+    fill_block(static_cast<char*>(v.mv_data), heads, 0, heads.size());
+    return {};
+}
+
+Status merge_runs(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs) {
+    EVT_ASSIGN(auto all, load_runs(txn, runs));
+    if (all.empty()) return {};
+    // The runs' pages stay readable until the drop at the end.
+    EVT_ASSIGN(HeadList changes, effective_runs(all));
+    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
+    HeadList merged;
+    std::size_t j = 0;
+    while (j < changes.size()) {
+        std::uint64_t lo = 0, hi = ~0ull;
+        std::string_view value;
+        bool found = false;
+        EVT_TRY(segment_at(c, changes[j].first.slot, lo, hi, value, found));
+        std::size_t end = j;
+        while (end < changes.size() && changes[end].first.slot <= hi) ++end;
+        Block seg;
+        if (found) {
+            EVT_ASSIGN(seg, Block::parse(value));
+        }
+        // The segment's heads with the changes in its range, in slot order.
+        merged.clear();
+        merged.reserve(seg.n + (end - j));
+        std::size_t i = 0;
+        std::string_view s;
+        while (i < seg.n || j < end) {
+            if (j == end || (i < seg.n && seg.slot(i) < changes[j].first.slot)) {
+                if (!seg.subject(i, s)) return corrupt_block();
+                merged.emplace_back(seg.head(i), s);
+                ++i;
+                continue;
+            }
+            if (i < seg.n && seg.slot(i) == changes[j].first.slot) ++i;  // the run's head replaces it
+            merged.push_back(changes[j]);
+            ++j;
+        }
+        EVT_TRY(put_segments(c, segments_of(merged, 0, merged.size(), lo, kSegmentMax)));
+    }
+    return txn.drop(runs, false);
+}
+
+Status rebuild_index(store::WriteTxn& txn, MDB_dbi index, std::optional<MDB_dbi> runs, std::vector<NewHead> heads) {
+    struct Item {
+        std::uint64_t hash;
+        std::size_t i;
+    };
+    std::vector<Item> order;
+    order.reserve(heads.size());
+    for (std::size_t i = 0; i < heads.size(); ++i) {
+        if (heads[i].subject.size() > 0xffff) return Error{ErrorKind::invalid, "'subject' is longer than 65535 bytes"};
+        order.push_back({subject_hash(heads[i].subject), i});
+    }
+    std::sort(order.begin(), order.end(), [&](const Item& a, const Item& b) {
+        return a.hash != b.hash ? a.hash < b.hash : heads[a.i].subject < heads[b.i].subject;
+    });
+    // Slots by linear probing: in hash order, every slot from a subject's
+    // hash up to the last one given out is taken.
+    HeadList list;
+    list.reserve(order.size());
+    for (const Item& it : order) {
+        std::uint64_t slot = it.hash;
+        if (!list.empty() && list.back().first.slot >= slot) slot = list.back().first.slot + 1;
+        if (slot - it.hash > 1024) return Error{ErrorKind::corrupt, "stream index: too many colliding subjects"};
+        const NewHead& n = heads[it.i];
+        Head h;
+        h.slot = slot;
+        h.version = n.version;
+        h.last_partition = n.partition;
+        h.last_offset = n.offset;
+        h.exists = true;
+        list.emplace_back(h, n.subject);
+    }
+    EVT_TRY(txn.drop(index, false));
+    if (runs) EVT_TRY(txn.drop(*runs, false));
+    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
+    return put_segments(c, segments_of(list, 0, list.size(), 0, kSegmentFill));
+}
+
+Status upgrade_index(store::WriteTxn& txn, MDB_dbi index, std::optional<MDB_dbi> runs) {
+    std::vector<NewHead> heads;
+    EVT_TRY(each_legacy_head(txn, index, runs, [&](const Head& h, std::string_view subject) {
+        // (a head too short to read is left out; evt-check --repair restores it from the records)
+        if (h.exists) heads.push_back(NewHead{std::string(subject), h.version, h.last_partition, h.last_offset});
+    }));
+    return rebuild_index(txn, index, runs, std::move(heads));
+}
+
+// ---- walks ----
+
+Status each_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs, Layout layout,
+                 const std::function<void(const Head&, std::string_view subject)>& fn) {
+    if (layout == Layout::legacy) return each_legacy_head(txn, index, runs, fn);
+    std::vector<Block> all;
+    HeadList changes;
+    if (runs) {
+        EVT_ASSIGN(all, load_runs(txn, *runs));
+        EVT_ASSIGN(changes, effective_runs(all));
+    }
+    std::size_t j = 0;
+    EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
+    MDB_val k, v;
+    bool first = true;
+    std::uint64_t prev = 0;  // the last slot seen in the index
+    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+        EVT_ASSIGN(bool more, c.get(k, v, op));
+        if (!more) break;
+        std::uint64_t lo = key_of(k);
+        if (first ? lo != 0 : lo <= prev)
+            return Error{ErrorKind::corrupt, "stream index: segments out of order"};
+        EVT_ASSIGN(Block b, Block::parse(store::view(v)));
+        for (std::size_t i = 0; i < b.n; ++i) {
+            std::uint64_t slot = b.slot(i);
+            if (slot < lo || (!first && slot <= prev) || (i > 0 && slot <= b.slot(i - 1)))
+                return Error{ErrorKind::corrupt, "stream index: heads out of slot order"};
+            while (j < changes.size() && changes[j].first.slot < slot) fn(changes[j].first, changes[j].second), ++j;
+            if (j < changes.size() && changes[j].first.slot == slot) {
+                fn(changes[j].first, changes[j].second);
+                ++j;
+            } else {
+                std::string_view s;
+                if (!b.subject(i, s)) return corrupt_block();
+                fn(b.head(i), s);
+            }
+            prev = slot;
+            first = false;
+        }
+        if (b.n == 0) return corrupt_block();
+        prev = std::max(prev, lo);
+        first = false;
+    }
+    for (; j < changes.size(); ++j) fn(changes[j].first, changes[j].second);
     return {};
 }
 

@@ -470,9 +470,9 @@ EOF
 
 @test "a log with an unknown format version is refused (65) by every tool, and left untouched" {
   events 3 | "$APPEND" -t t
-  assert_eq "$(get_log_format "$EVT_LOG")" 3
-  set_log_format "$EVT_LOG" 4
-  want="'$EVT_LOG': unknown log format version 4 (this evt reads versions 2 and 3)"
+  assert_eq "$(get_log_format "$EVT_LOG")" 4
+  set_log_format "$EVT_LOG" 5
+  want="'$EVT_LOG': unknown log format version 5 (this evt reads versions 2 to 4)"
   run --separate-stderr "$REPLAY" -t t
   [ "$status" -eq 65 ]
   [ -z "$output" ]
@@ -485,22 +485,48 @@ EOF
   assert_eq "$stderr" "evt-topic: error: $want"
   run --separate-stderr "$TOPIC" create other
   [ "$status" -eq 65 ]
-  assert_eq "$(get_log_format "$EVT_LOG")" 4
-  # back to 3: the events are all there, nothing was appended meanwhile
-  set_log_format "$EVT_LOG" 3
+  assert_eq "$(get_log_format "$EVT_LOG")" 5
+  # back to 4: the events are all there, nothing was appended meanwhile
+  set_log_format "$EVT_LOG" 4
   assert_eq "$(count_events t)" 3
   assert_eq "$("$TOPIC" list)" "t"
 }
 
-@test "a version-2 log is read as it is and stamped version 3 by its first writer" {
-  events 3 | "$APPEND" -t t
-  set_log_format "$EVT_LOG" 2
-  assert_eq "$(count_events t)" 3
-  assert_eq "$(get_log_format "$EVT_LOG")" 2
-  events 2 | "$APPEND" -t t
-  assert_eq "$(get_log_format "$EVT_LOG")" 3
-  assert_eq "$(count_events t)" 5
-  "$EVT_BIN/evt-check" > /dev/null
+# old_log VERSION: the log "orders" written by an older evt (tests/fixtures/logs):
+# 60 events, order-k's events are n = k, k+6, ..., 54+k (versions 1..10).
+old_log() {
+  rm -rf "$EVT_LOG"
+  mkdir -m 700 "$EVT_LOG"
+  gzip -dc "$EVT_SRC/tests/fixtures/logs/v$1-orders.mdb.gz" > "$EVT_LOG/data.mdb"
+}
+
+@test "logs of format versions 2 and 3 are read as they are, and converted to 4 by their first writer" {
+  for v in 2 3; do
+    old_log $v
+    assert_eq "$(get_log_format "$EVT_LOG")" $v
+    assert_eq "$("$REPLAY" -t orders --stream order-1 | jq -r '"\(.evtversion):\(.data.n)"' | tr '\n' ' ')" \
+      "1:1 2:7 3:13 4:19 5:25 6:31 7:37 8:43 9:49 10:55 "
+    run --separate-stderr "$EVT_BIN/evt-check"
+    [ "$status" -eq 0 ]
+    assert_eq "$output" "checked 1 topic, 60 records, 6 streams (format $v): ok"
+    assert_eq "$(get_log_format "$EVT_LOG")" $v  # readers leave it as it is
+    # the first writer converts the stream heads: versions and links go on
+    printf '{"specversion":"1.0","id":"new-1","source":"/shop","type":"Paid","subject":"order-1","data":{"n":60}}\n' |
+      "$APPEND" -t orders --expect-version 10
+    assert_eq "$(get_log_format "$EVT_LOG")" 4
+    assert_eq "$("$REPLAY" -t orders --stream order-1 | jq -r '"\(.evtversion):\(.data.n)"' | tr '\n' ' ')" \
+      "1:1 2:7 3:13 4:19 5:25 6:31 7:37 8:43 9:49 10:55 11:60 "
+    run --separate-stderr "$APPEND" -t orders --expect-version 9 < <(printf '{"id":"new-2","source":"/s","type":"Paid","subject":"order-2"}\n')
+    [ "$status" -eq 2 ]
+    [[ "$stderr" == *"stream 'order-2' is at version 10, expected version 9"* ]]
+    for k in 0 2 3 4 5; do
+      assert_eq "$("$REPLAY" -t orders --stream order-$k | jq -r .data.n | tr '\n' ' ')" \
+        "$(seq $k 6 59 | tr '\n' ' ')"
+    done
+    run --separate-stderr "$EVT_BIN/evt-check"
+    [ "$status" -eq 0 ]
+    assert_eq "$output" "checked 1 topic, 61 records, 6 streams (format 4): ok"
+  done
 }
 
 @test "an unknown flag is a usage error (64) with a hint" {

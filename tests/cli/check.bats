@@ -21,8 +21,11 @@ orders() {
 
 # lmdb_edit LOG DB OP [KEY]: through liblmdb (ctypes).
 #   del KEY     delete the u64 key KEY
-#   delfirst    delete the first entry; print its value's u32 at 8 and u64 at 12
-#               (a stream head's partition and offset) or u32 at 0 and u64 at 4 (key index)
+#   delfirstkey delete the first entry; print its value's u32 at 0 and u64 at 4
+#               (a key index entry's partition and offset)
+#   drophead    take the first head out of the first stream-index segment (a block,
+#               schemas/STORAGE.md section 6, decoded and re-encoded here); print its
+#               partition and offset
 lmdb_edit() {
   python3 - "$@" <<'PY'
 import ctypes, ctypes.util, struct, sys
@@ -45,17 +48,39 @@ if op == "del":
     kbuf = ctypes.create_string_buffer(kb, 8)
     k = Val(8, ctypes.cast(kbuf, ctypes.c_void_p))
     ok(lib.mdb_del(txn, dbi, ctypes.byref(k), None), "del")
-elif op in ("delfirst", "delfirstkey"):
+elif op == "delfirstkey":
     ok(lib.mdb_cursor_open(txn, dbi, ctypes.byref(cur)), "cursor_open")
     k, v = Val(), Val()
     ok(lib.mdb_cursor_get(cur, ctypes.byref(k), ctypes.byref(v), 0), "first")
     val = ctypes.string_at(v.mv_data, v.mv_size)
-    if op == "delfirst":
-        print(struct.unpack("<I", val[8:12])[0], struct.unpack("<Q", val[12:20])[0])
-    else:
-        print(struct.unpack("<I", val[0:4])[0], struct.unpack("<Q", val[4:12])[0])
+    print(struct.unpack("<I", val[0:4])[0], struct.unpack("<Q", val[4:12])[0])
     ok(lib.mdb_cursor_del(cur, 0), "cursor_del")
     lib.mdb_cursor_close(cur)
+elif op == "drophead":
+    kbuf = ctypes.create_string_buffer(struct.pack("<Q", 0), 8)
+    k, v = Val(8, ctypes.cast(kbuf, ctypes.c_void_p)), Val()
+    ok(lib.mdb_get(txn, dbi, ctypes.byref(k), ctypes.byref(v)), "get segment 0")
+    val = ctypes.string_at(v.mv_data, v.mv_size)
+    n = struct.unpack_from("<I", val, 0)[0]
+    heads = []
+    for i in range(n):
+        slot = struct.unpack_from("<Q", val, 8 + 8 * i)[0]
+        version, offset, partition, at = struct.unpack_from("<QQII", val, 8 + 8 * n + 24 * i)
+        length = struct.unpack_from("<H", val, at)[0]
+        heads.append((slot, version, offset, partition, val[at + 2:at + 2 + length]))
+    print(heads[0][3], heads[0][2])
+    heads = heads[1:]
+    n = len(heads)
+    slots, fixed, subjects = b"", b"", b""
+    at = 8 + 32 * n
+    for slot, version, offset, partition, subject in heads:
+        slots += struct.pack("<Q", slot)
+        fixed += struct.pack("<QQII", version, offset, partition, at + len(subjects))
+        subjects += struct.pack("<H", len(subject)) + subject
+    out = struct.pack("<II", n, 0) + slots + fixed + subjects
+    obuf = ctypes.create_string_buffer(out, len(out))
+    nv = Val(len(out), ctypes.cast(obuf, ctypes.c_void_p))
+    ok(lib.mdb_put(txn, dbi, ctypes.byref(k), ctypes.byref(nv), 0), "put segment 0")
 ok(lib.mdb_txn_commit(txn), "commit")
 lib.mdb_env_close(env)
 PY
@@ -65,10 +90,10 @@ PY
   orders
   run --separate-stderr "$CHECK"
   [ "$status" -eq 0 ]
-  assert_eq "$output" "checked 1 topic, 60 records, 6 streams (format 3): ok"
+  assert_eq "$output" "checked 1 topic, 60 records, 6 streams (format 4): ok"
   run --separate-stderr "$CHECK" --format json
   [ "$status" -eq 0 ]
-  assert_eq "$(jq -c '[.ok, .format, .records, .streams, (.problems | length)]' <<<"$output")" "[true,3,60,6,0]"
+  assert_eq "$(jq -c '[.ok, .format, .records, .streams, (.problems | length)]' <<<"$output")" "[true,4,60,6,0]"
 }
 
 @test "a flipped byte in a record's bytes on disk is found (1) and named topic/partition/offset" {
@@ -82,7 +107,7 @@ PY
   run --separate-stderr "$CHECK"
   [ "$status" -eq 1 ]
   [[ "$output" == *"orders/$where: CRC mismatch"* ]]
-  [[ "${lines[-1]}" == "checked 1 topic, 60 records, 6 streams (format 3): 1 problems" ]]
+  [[ "${lines[-1]}" == "checked 1 topic, 60 records, 6 streams (format 4): 1 problems" ]]
   run --separate-stderr "$CHECK" --format json
   [ "$status" -eq 1 ]
   assert_eq "$(jq -r '.problems[0] | "\(.topic)/\(.partition)/\(.offset)"' <<<"$output")" "orders/$where"
@@ -100,7 +125,7 @@ PY
   orders
   # the heads of the last commits are in runs (h:1); --repair folds them into s:1
   "$CHECK" --repair 2> /dev/null
-  lmdb_edit "$EVT_LOG" s:1 delfirst > edited.txt  # (a file, not <(...): the edit must be committed first)
+  lmdb_edit "$EVT_LOG" s:1 drophead > edited.txt  # (a file, not <(...): the edit must be committed first)
   read -r p off < edited.txt
   run --separate-stderr "$CHECK"
   [ "$status" -eq 1 ] || { echo "p=$p off=$off status=$status: $output $stderr" >&2; return 1; }
@@ -150,7 +175,7 @@ PY
   orders
   run --separate-stderr "$CHECK" --backup "$T/bk"
   [ "$status" -eq 0 ]
-  assert_eq "$output" "backup $T/bk: checked 1 topic, 60 records, 6 streams (format 3): ok"
+  assert_eq "$output" "backup $T/bk: checked 1 topic, 60 records, 6 streams (format 4): ok"
   assert_eq "$(EVT_LOG="$T/bk" count_events orders)" 60
   run --separate-stderr "$CHECK" --backup "$T/bk"
   [ "$status" -eq 64 ]

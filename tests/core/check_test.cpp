@@ -2,6 +2,8 @@
 // repair rebuilds the derived indexes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "core/log/appender.hpp"
 #include "core/log/retention.hpp"
 #include "core/log/verify.hpp"
@@ -52,6 +54,30 @@ struct Fixture {
                       EVT_ASSIGN(MDB_dbi runs, runs_dbi(txn, t.id, false));
                       return stream::merge_runs(txn, index, runs);
                   }).ok());
+    }
+    // Folds the runs, then rewrites the index segment of the fixture's heads
+    // (few: all in the first segment, key 0) with what fn makes of them.
+    void edit_heads(const std::function<void(stream::HeadList&)>& fn) {
+        fold_heads();
+        edit(streams_db(t.id), MDB_INTEGERKEY, [&](MDB_txn* txn, MDB_dbi dbi) {
+            std::uint64_t key = 0;
+            MDB_val k{8, &key}, v;
+            REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
+            std::string old(static_cast<const char*>(v.mv_data), v.mv_size);
+            auto b = stream::Block::parse(old);
+            REQUIRE(b.ok());
+            stream::HeadList heads;
+            for (std::size_t i = 0; i < b->n; ++i) {
+                std::string_view s;
+                REQUIRE(b->subject(i, s));
+                heads.emplace_back(b->head(i), s);
+            }
+            fn(heads);
+            std::string block(stream::block_size(heads, 0, heads.size()), '\0');
+            stream::fill_block(block.data(), heads, 0, heads.size());
+            MDB_val nv{block.size(), block.data()};
+            REQUIRE(mdb_put(txn, dbi, &k, &nv, 0) == 0);
+        });
     }
     // Runs fn on the raw database of a name in a write transaction.
     void edit(const std::string& db, unsigned flags, const std::function<void(MDB_txn*, MDB_dbi)>& fn) {
@@ -109,14 +135,12 @@ TEST_CASE("a removed stream-head entry is found at the stream's last record; rep
     Fixture f;
     std::uint32_t head_p = 0;
     std::uint64_t head_off = 0;
-    f.fold_heads();
-    f.edit(streams_db(f.t.id), MDB_INTEGERKEY, [&](MDB_txn* txn, MDB_dbi dbi) {
-        std::uint64_t slot = stream::subject_hash("order-2");
-        MDB_val k{8, &slot}, v;
-        REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
-        head_p = get_le<std::uint32_t>(static_cast<const char*>(v.mv_data) + 8);
-        head_off = get_le<std::uint64_t>(static_cast<const char*>(v.mv_data) + 12);
-        REQUIRE(mdb_del(txn, dbi, &k, nullptr) == 0);
+    f.edit_heads([&](stream::HeadList& heads) {
+        auto it = std::find_if(heads.begin(), heads.end(), [](const auto& h) { return h.second == "order-2"; });
+        REQUIRE(it != heads.end());
+        head_p = it->first.last_partition;
+        head_off = it->first.last_offset;
+        heads.erase(it);
     });
     auto ps = f.problems();
     CHECK(found_at(ps, head_p, head_off, "has no stream head"));
@@ -128,15 +152,11 @@ TEST_CASE("a removed stream-head entry is found at the stream's last record; rep
 
 TEST_CASE("a wrong stream head is found") {
     Fixture f;
-    f.fold_heads();
-    f.edit(streams_db(f.t.id), MDB_INTEGERKEY, [&](MDB_txn* txn, MDB_dbi dbi) {
-        std::uint64_t slot = stream::subject_hash("order-3");
-        MDB_val k{8, &slot}, v;
-        REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
-        std::string copy(static_cast<const char*>(v.mv_data), v.mv_size);
-        put_le<std::uint64_t>(copy.data(), 3);  // version 10 -> 3
-        MDB_val nv{copy.size(), copy.data()};
-        REQUIRE(mdb_put(txn, dbi, &k, &nv, 0) == 0);
+    f.edit_heads([&](stream::HeadList& heads) {
+        auto it = std::find_if(heads.begin(), heads.end(), [](const auto& h) { return h.second == "order-3"; });
+        REQUIRE(it != heads.end());
+        REQUIRE(it->first.version == 10);
+        it->first.version = 3;
     });
     bool any = false;
     for (const auto& p : f.problems()) any |= p.what.find("head of stream 'order-3'") != std::string::npos;

@@ -218,5 +218,5 @@ TEST_CASE("a log with another format version is refused") {
     auto r = Log::open(d.str(), Log::Access::read);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ErrorKind::corrupt);
-    CHECK(r.error().message.find("unknown log format version 9 (this evt reads versions 2 and 3)") != std::string::npos);
+    CHECK(r.error().message.find("unknown log format version 9 (this evt reads versions 2 to 4)") != std::string::npos);
 }
