@@ -16,7 +16,8 @@ std::uint64_t subject_hash(std::string_view s) noexcept { return hash64(s); }
 namespace {
 
 constexpr std::size_t kBlockHeader = 8;
-constexpr std::size_t kBlockHead = 24;  // u64 version, u64 offset, u32 partition, u32 subject position
+constexpr std::size_t kBlockIndex = 12;  // per head: u64 slot, u32 position of its record
+constexpr std::size_t kHeadRecord = 22;  // u64 version, u64 offset, u32 partition, u16 subject length; the subject follows
 // A fold or a rebuild writes segments this full, so that later folds can add
 // heads to a segment before it must split.
 constexpr std::size_t kSegmentFill = kSegmentMax * 3 / 4;
@@ -78,29 +79,49 @@ Result<std::vector<Block>> load_runs(store::Txn& txn, MDB_dbi runs) {
     return out;
 }
 
-// The effective heads of the runs in slot order (the newest run's per slot).
-// The subjects point into the runs.
-Result<HeadList> effective_runs(const std::vector<Block>& runs) {
-    HeadList out;
+// The effective entries of runs (oldest first) in slot order: (run, entry),
+// the newest run's per slot. Run: Block or Heads::LegacyRun.
+template <class Run>
+std::vector<std::pair<std::uint32_t, std::uint32_t>> newest_per_slot(const std::vector<Run>& runs) {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+    std::size_t total = 0;
+    for (const Run& r : runs) total += r.n;
+    out.reserve(total);
+    // each run's next slot, ~0 when it is done (a real slot ~0 is told apart by pos)
+    std::vector<std::uint64_t> next(runs.size());
     std::vector<std::uint32_t> pos(runs.size(), 0);
+    for (std::size_t r = 0; r < runs.size(); ++r) next[r] = runs[r].n ? runs[r].slot(0) : ~0ull;
+    auto done = [&](std::size_t r) { return pos[r] >= runs[r].n; };
     for (;;) {
         std::uint64_t best = ~0ull;
         bool any = false;
         for (std::size_t r = 0; r < runs.size(); ++r)
-            if (pos[r] < runs[r].n && (!any || runs[r].slot(pos[r]) < best)) {
-                best = runs[r].slot(pos[r]);
+            if (!done(r) && (!any || next[r] < best)) {
+                best = next[r];
                 any = true;
             }
         if (!any) break;
-        std::size_t from = 0;
+        std::uint32_t from = 0;
         for (std::size_t r = 0; r < runs.size(); ++r)
-            if (pos[r] < runs[r].n && runs[r].slot(pos[r]) == best) {
-                from = r;  // runs are oldest first: the last one wins
+            if (!done(r) && next[r] == best) {
+                from = static_cast<std::uint32_t>(r);  // runs are oldest first: the last one wins
                 ++pos[r];
+                next[r] = done(r) ? ~0ull : runs[r].slot(pos[r]);
             }
+        out.emplace_back(from, pos[from] - 1);
+    }
+    return out;
+}
+
+// The effective heads of the runs in slot order; the subjects point into the runs.
+Result<HeadList> effective_runs(const std::vector<Block>& runs) {
+    auto eff = newest_per_slot(runs);
+    HeadList out;
+    out.reserve(eff.size());
+    for (auto [r, i] : eff) {
         std::string_view subject;
-        if (!runs[from].subject(pos[from] - 1, subject)) return corrupt_block();
-        out.emplace_back(runs[from].head(pos[from] - 1), subject);
+        if (!runs[r].subject(i, subject)) return corrupt_block();
+        out.emplace_back(runs[r].head(i), subject);
     }
     return out;
 }
@@ -144,30 +165,36 @@ Result<Block> Block::parse(std::string_view value) {
     b.base = value.data();
     b.size = value.size();
     b.n = get_le<std::uint32_t>(b.base);
-    if (kBlockHeader + static_cast<std::uint64_t>(b.n) * (8 + kBlockHead) > b.size) return corrupt_block();
+    if (kBlockHeader + static_cast<std::uint64_t>(b.n) * kBlockIndex > b.size) return corrupt_block();
     return b;
 }
 
 std::uint64_t Block::slot(std::size_t i) const { return get_le<std::uint64_t>(base + kBlockHeader + 8 * i); }
 
+// The record of entry i, or nullptr when it (or its subject) leaves the block.
+const char* Block::record(std::size_t i) const {
+    std::size_t at = get_le<std::uint32_t>(base + kBlockHeader + 8 * static_cast<std::size_t>(n) + 4 * i);
+    if (at + kHeadRecord > size) return nullptr;
+    if (at + kHeadRecord + get_le<std::uint16_t>(base + at + 20) > size) return nullptr;
+    return base + at;
+}
+
 Head Block::head(std::size_t i) const {
-    const char* e = base + kBlockHeader + 8 * static_cast<std::size_t>(n) + kBlockHead * i;
     Head h;
     h.slot = slot(i);
-    h.version = get_le<std::uint64_t>(e);
-    h.last_offset = get_le<std::uint64_t>(e + 8);
-    h.last_partition = get_le<std::uint32_t>(e + 16);
-    h.exists = true;
+    if (const char* r = record(i)) {
+        h.version = get_le<std::uint64_t>(r);
+        h.last_offset = get_le<std::uint64_t>(r + 8);
+        h.last_partition = get_le<std::uint32_t>(r + 16);
+        h.exists = true;
+    }
     return h;
 }
 
 bool Block::subject(std::size_t i, std::string_view& out) const {
-    const char* e = base + kBlockHeader + 8 * static_cast<std::size_t>(n) + kBlockHead * i;
-    std::size_t at = get_le<std::uint32_t>(e + 20);
-    if (at + 2 > size) return false;
-    std::size_t len = get_le<std::uint16_t>(base + at);
-    if (at + 2 + len > size) return false;
-    out = {base + at + 2, len};
+    const char* r = record(i);
+    if (!r) return false;
+    out = {r + kHeadRecord, get_le<std::uint16_t>(r + 20)};
     return true;
 }
 
@@ -205,8 +232,8 @@ std::size_t Block::lower_bound(std::uint64_t target) {
 }
 
 std::size_t block_size(const HeadList& heads, std::size_t from, std::size_t to) {
-    std::size_t bytes = kBlockHeader + (to - from) * (8 + kBlockHead);
-    for (std::size_t i = from; i < to; ++i) bytes += 2 + heads[i].second.size();
+    std::size_t bytes = kBlockHeader + (to - from) * kBlockIndex;
+    for (std::size_t i = from; i < to; ++i) bytes += kHeadRecord + heads[i].second.size();
     return bytes;
 }
 
@@ -215,19 +242,19 @@ void fill_block(char* out, const HeadList& heads, std::size_t from, std::size_t 
     put_le<std::uint32_t>(out, static_cast<std::uint32_t>(n));
     put_le<std::uint32_t>(out + 4, 0);
     char* slots = out + kBlockHeader;
-    char* entries = slots + 8 * n;
-    std::size_t at = kBlockHeader + n * (8 + kBlockHead);
+    char* positions = slots + 8 * n;
+    std::size_t at = kBlockHeader + n * kBlockIndex;
     for (std::size_t i = 0; i < n; ++i) {
         const auto& [h, s] = heads[from + i];
         put_le<std::uint64_t>(slots + 8 * i, h.slot);
-        char* e = entries + kBlockHead * i;
-        put_le<std::uint64_t>(e, h.version);
-        put_le<std::uint64_t>(e + 8, h.last_offset);
-        put_le<std::uint32_t>(e + 16, h.last_partition);
-        put_le<std::uint32_t>(e + 20, static_cast<std::uint32_t>(at));
-        put_le<std::uint16_t>(out + at, static_cast<std::uint16_t>(s.size()));
-        std::memcpy(out + at + 2, s.data(), s.size());
-        at += 2 + s.size();
+        put_le<std::uint32_t>(positions + 4 * i, static_cast<std::uint32_t>(at));
+        char* r = out + at;
+        put_le<std::uint64_t>(r, h.version);
+        put_le<std::uint64_t>(r + 8, h.last_offset);
+        put_le<std::uint32_t>(r + 16, h.last_partition);
+        put_le<std::uint16_t>(r + 20, static_cast<std::uint16_t>(s.size()));
+        std::memcpy(r + kHeadRecord, s.data(), s.size());
+        at += kHeadRecord + s.size();
     }
 }
 
@@ -335,26 +362,7 @@ Status each_legacy_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> r
     if (runs) {
         EVT_ASSIGN(all, load_legacy_runs(txn, *runs));
     }
-    // the effective run entries in slot order (newest run per slot)
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> eff;
-    std::vector<std::uint32_t> pos(all.size(), 0);
-    for (;;) {
-        std::uint64_t best = ~0ull;
-        bool any = false;
-        for (std::size_t r = 0; r < all.size(); ++r)
-            if (pos[r] < all[r].n && (!any || all[r].slot(pos[r]) < best)) {
-                best = all[r].slot(pos[r]);
-                any = true;
-            }
-        if (!any) break;
-        std::uint32_t from = 0;
-        for (std::size_t r = 0; r < all.size(); ++r)
-            if (pos[r] < all[r].n && all[r].slot(pos[r]) == best) {
-                from = static_cast<std::uint32_t>(r);
-                ++pos[r];
-            }
-        eff.emplace_back(from, pos[from] - 1);
-    }
+    auto eff = newest_per_slot(all);
     std::size_t j = 0;
     auto emit = [&] {
         fn(all[eff[j].first].head(eff[j].second), all[eff[j].first].subject(eff[j].second));

@@ -62,10 +62,10 @@ constexpr Layout layout_of_format(std::uint32_t format) { return format >= 4 ? L
 constexpr std::size_t kMaxRuns = 8;
 constexpr std::size_t kSegmentMax = 2048;  // heads per index segment; a fold splits a fuller one
 
-// A block (schemas/STORAGE.md): u32 count, u32 zero, count u64 slots
-// (ascending), count 24-byte heads (u64 version, u64 offset, u32 partition,
-// u32 subject position), then the subjects (u16 length, bytes) at those
-// positions. Everything little-endian.
+// A block (schemas/STORAGE.md section 6): u32 count, u32 zero, count u64
+// slots (ascending), count u32 positions of the heads' records; at each
+// position, a record: u64 version, u64 offset, u32 partition, u16 subject
+// length, the subject's bytes. Everything little-endian.
 struct Block {
     const char* base = nullptr;
     std::size_t size = 0;
@@ -75,11 +75,15 @@ struct Block {
     // Checks the header and that the arrays fit; subjects are checked when read.
     static Result<Block> parse(std::string_view value);
     std::uint64_t slot(std::size_t i) const;
+    // Entry i's head (exists = false when its record leaves the block).
     Head head(std::size_t i) const;
-    // The subject of entry i; false when its position or length leaves the block.
+    // The subject of entry i; false when its record leaves the block.
     bool subject(std::size_t i, std::string_view& out) const;
     // The first entry whose slot is >= slot; galloping from the hint.
     std::size_t lower_bound(std::uint64_t slot);
+
+private:
+    const char* record(std::size_t i) const;
 };
 
 // Heads with their subjects, one per slot, in slot order.

@@ -65,19 +65,18 @@ elif op == "drophead":
     heads = []
     for i in range(n):
         slot = struct.unpack_from("<Q", val, 8 + 8 * i)[0]
-        version, offset, partition, at = struct.unpack_from("<QQII", val, 8 + 8 * n + 24 * i)
-        length = struct.unpack_from("<H", val, at)[0]
-        heads.append((slot, version, offset, partition, val[at + 2:at + 2 + length]))
+        at = struct.unpack_from("<I", val, 8 + 8 * n + 4 * i)[0]
+        version, offset, partition, length = struct.unpack_from("<QQIH", val, at)
+        heads.append((slot, version, offset, partition, val[at + 22:at + 22 + length]))
     print(heads[0][3], heads[0][2])
     heads = heads[1:]
     n = len(heads)
-    slots, fixed, subjects = b"", b"", b""
-    at = 8 + 32 * n
+    slots, positions, records = b"", b"", b""
     for slot, version, offset, partition, subject in heads:
         slots += struct.pack("<Q", slot)
-        fixed += struct.pack("<QQII", version, offset, partition, at + len(subjects))
-        subjects += struct.pack("<H", len(subject)) + subject
-    out = struct.pack("<II", n, 0) + slots + fixed + subjects
+        positions += struct.pack("<I", 8 + 12 * n + len(records))
+        records += struct.pack("<QQIH", version, offset, partition, len(subject)) + subject
+    out = struct.pack("<II", n, 0) + slots + positions + records
     obuf = ctypes.create_string_buffer(out, len(out))
     nv = Val(len(out), ctypes.cast(obuf, ctypes.c_void_p))
     ok(lib.mdb_put(txn, dbi, ctypes.byref(k), ctypes.byref(nv), 0), "put segment 0")
