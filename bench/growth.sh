@@ -140,6 +140,11 @@ done
     echo "\"empty log\": the same batch appended into an empty log right after (CONTROL=$CONTROL); before every timed append $PRETOUCH_MB MiB were touched and freed (PRETOUCH_MB)."
     echo
     awk -F'\t' -v reps="$REPS" -v nb="$BATCHES" -v per="$PER" '
+        function median(a, n,   i, j, x, b) {  # of a[1..n]
+            for (i = 1; i <= n; i++) b[i] = a[i]
+            for (i = 2; i <= n; i++) { x = b[i]; for (j = i - 1; j >= 1 && b[j] > x; j--) b[j + 1] = b[j]; b[j + 1] = x }
+            return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2
+        }
         function med3(a, b, c) { return a + b + c - (a < b ? (a < c ? a : c) : (b < c ? b : c)) - (a > b ? (a > c ? a : c) : (b > c ? b : c)) }
         NR > 1 { t[$1, $2] = $4; b[$2] = $3; m[$1, $2] = $6; u[$1, $2] = $11; sy[$1, $2] = $12; ct[$1, $2] = $13; cu[$1, $2] = $14; cs[$1, $2] = $15 }
         END {
@@ -162,6 +167,11 @@ done
                 }
                 if (ct[r, nb] > 0) printf "; batch %d into the grown log / into an empty log: wall %.3f, user %.3f", nb, t[r, nb] / ct[r, nb], u[r, nb] / cu[r, nb]
                 print ""
+            }
+            if (nb >= 6) {  # all reps pooled: the first three batches against the last three
+                n1 = n2 = 0
+                for (r = 1; r <= reps; r++) for (i = 1; i <= 3; i++) { w1[++n1] = t[r, i]; v1[n1] = u[r, i]; w2[++n2] = t[r, nb - 3 + i]; v2[n2] = u[r, nb - 3 + i] }
+                printf "all %d reps: median wall of batches 1-3 %.3f s, of batches %d-%d %.3f s (ratio %.3f); median user %.2f s and %.2f s (ratio %.3f)\n", reps, median(w1, n1), nb - 2, nb, median(w2, n2), median(w2, n2) / median(w1, n1), median(v1, n1), median(v2, n2), median(v2, n2) / median(v1, n1)
             }
         }' "$OUT/batches.tsv"
     echo
