@@ -22,7 +22,10 @@ constexpr std::size_t kHeadRecord = 22;  // u64 version, u64 offset, u32 partiti
 // heads to a segment before it must split.
 constexpr std::size_t kSegmentFill = kSegmentMax * 3 / 4;
 
-Error corrupt_block() { return Error{ErrorKind::corrupt, "stream index: a block of stream heads is corrupt"}; }
+Error corrupt_block() {
+    return Error{ErrorKind::corrupt,
+                 "stream index: a block of stream heads is corrupt (evt-check --repair rebuilds it from the records)"};
+}
 
 std::uint64_t key_of(const MDB_val& k) {
     std::uint64_t v;

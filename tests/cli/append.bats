@@ -529,6 +529,24 @@ old_log() {
   done
 }
 
+@test "four writers racing to open a version-3 log: one converts it, all append, every stream stays dense" {
+  old_log 3
+  for w in 1 2 3 4; do
+    seq 1 20 | awk -v w=$w '{ printf "{\"id\":\"w%d-%d\",\"source\":\"/s\",\"type\":\"T\",\"subject\":\"order-%d\"}\n", w, $1, $1 % 6 }' > in-$w
+  done
+  for w in 1 2 3 4; do "$APPEND" -t orders < in-$w & done
+  wait
+  assert_eq "$(get_log_format "$EVT_LOG")" 4
+  run --separate-stderr "$EVT_BIN/evt-check"
+  [ "$status" -eq 0 ]
+  assert_eq "$output" "checked 1 topic, 140 records, 6 streams (format 4): ok"
+  # order-k had 10 events; the writers added 80 over the six subjects (14 or 13 each)
+  for k in 0 1 2 3 4 5; do
+    n=$(( 10 + 4 * $(seq 1 20 | awk -v k=$k '$1 % 6 == k' | wc -l) ))
+    assert_eq "$("$REPLAY" -t orders --stream order-$k | jq -r .evtversion | tr '\n' ' ')" "$(seq 1 $n | tr '\n' ' ')"
+  done
+}
+
 @test "an unknown flag is a usage error (64) with a hint" {
   run --separate-stderr "$APPEND" -t t --no-such-flag
   [ "$status" -eq 64 ]

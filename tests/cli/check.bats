@@ -26,6 +26,7 @@ orders() {
 #   drophead    take the first head out of the first stream-index segment (a block,
 #               schemas/STORAGE.md section 6, decoded and re-encoded here); print its
 #               partition and offset
+#   breakhead   make the first stream-index segment claim 1000 heads it does not hold
 lmdb_edit() {
   python3 - "$@" <<'PY'
 import ctypes, ctypes.util, struct, sys
@@ -56,6 +57,11 @@ elif op == "delfirstkey":
     print(struct.unpack("<I", val[0:4])[0], struct.unpack("<Q", val[4:12])[0])
     ok(lib.mdb_cursor_del(cur, 0), "cursor_del")
     lib.mdb_cursor_close(cur)
+elif op == "breakhead":
+    kbuf = ctypes.create_string_buffer(struct.pack("<Q", 0), 8)
+    vbuf = ctypes.create_string_buffer(struct.pack("<II", 1000, 0), 8)
+    k, nv = Val(8, ctypes.cast(kbuf, ctypes.c_void_p)), Val(8, ctypes.cast(vbuf, ctypes.c_void_p))
+    ok(lib.mdb_put(txn, dbi, ctypes.byref(k), ctypes.byref(nv), 0), "put segment 0")
 elif op == "drophead":
     kbuf = ctypes.create_string_buffer(struct.pack("<Q", 0), 8)
     k, v = Val(8, ctypes.cast(kbuf, ctypes.c_void_p)), Val()
@@ -135,6 +141,31 @@ PY
   # the records were not touched, and the streams read whole again
   assert_eq "$(count_events orders)" 60
   assert_eq "$("$REPLAY" -t orders --stream order-1 | wc -l)" 10
+}
+
+@test "a corrupt block of stream heads stops readers and writers (65) with a hint; --repair rebuilds it" {
+  orders
+  "$CHECK" --repair 2> /dev/null
+  lmdb_edit "$EVT_LOG" s:1 breakhead
+  hint="stream index: a block of stream heads is corrupt (evt-check --repair rebuilds it from the records)"
+  run --separate-stderr "$CHECK"
+  [ "$status" -eq 65 ]
+  assert_eq "$stderr" "evt-check: error: $hint"
+  run --separate-stderr "$REPLAY" -t orders --stream order-1
+  [ "$status" -eq 65 ]
+  assert_eq "$stderr" "evt-replay: error: $hint"
+  run --separate-stderr "$APPEND" -t orders < <(printf '{"id":"late","source":"/s","type":"T","subject":"order-1"}\n')
+  [ "$status" -eq 65 ]
+  assert_eq "$stderr" "evt-append: error: $hint"
+  # nothing was stored; the records are intact and the repair restores every stream
+  assert_eq "$(count_events orders)" 60
+  run --separate-stderr "$CHECK" --repair
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"repaired: 6 stream heads"* ]]
+  assert_eq "$("$CHECK")" "checked 1 topic, 60 records, 6 streams (format 4): ok"
+  for k in 0 1 2 3 4 5; do
+    assert_eq "$("$REPLAY" -t orders --stream order-$k | jq -r .evtversion | tr '\n' ' ')" "1 2 3 4 5 6 7 8 9 10 "
+  done
 }
 
 @test "a compacted topic's gaps are no problem; a removed key-index entry is" {

@@ -157,7 +157,7 @@ TEST_CASE("a run shorter than its count says is corrupt, to lookups and to a wal
         auto heads = Heads::open(txn, index, runs);
         REQUIRE_FALSE(heads.ok());
         CHECK(heads.error().kind == ErrorKind::corrupt);
-        CHECK(heads.error().message == "stream index: a block of stream heads is corrupt");
+        CHECK(heads.error().message.rfind("stream index: a block of stream heads is corrupt", 0) == 0);
         auto walk = each_head(txn, index, runs, [](const Head&, std::string_view) {});
         REQUIRE_FALSE(walk.ok());
         CHECK(walk.error().kind == ErrorKind::corrupt);
