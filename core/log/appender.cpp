@@ -7,27 +7,11 @@
 #include <algorithm>
 #include <charconv>
 #include <numeric>
-#include <unordered_set>
 
 namespace evt::log {
 
 using store::Cursor;
 using store::WriteTxn;
-
-namespace {
-
-constexpr std::size_t kIdValue = 20;  // i64 time, u32 partition, u64 offset
-
-// The id of a stored event (only on the rare path where an id hash matched).
-std::string stored_id(std::string_view json) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element doc;
-    std::string_view id;
-    if (parser.parse(json.data(), json.size()).get(doc) || doc["id"].get_string().get(id)) return {};
-    return std::string(id);
-}
-
-}  // namespace
 
 std::uint64_t id_hash(std::string_view id) noexcept { return hash64(id); }
 
@@ -55,6 +39,7 @@ Appender::Appender(Log& log, TopicConfig topic, AppendOptions options)
 Status Batch::add(const event::Prepared& e) {
     if (e.key.size() > 0xffff) return Error{ErrorKind::invalid, "the routing key is longer than 65535 bytes"};
     if (e.type.size() > 0xffff) return Error{ErrorKind::invalid, "'type' is longer than 65535 bytes"};
+    if (opt_.idempotent && e.id.size() > 0xffff) return Error{ErrorKind::invalid, "'id' is longer than 65535 bytes"};
     if (opt_.expect) {
         if (!e.has_subject) return Error{ErrorKind::invalid, "--expect-version needs events with a 'subject'"};
         if (!items_.empty() && str(items_[0].subject_off, items_[0].subject_len) != e.subject)
@@ -106,34 +91,51 @@ Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
                       current, want);
 }
 
-Status Appender::mark_duplicates(WriteTxn& txn, MDB_dbi ids, Micros now) {
+// The id index holds each id's latest record (its head: the append time in
+// the version field, partition, offset; stream/stream_index.hpp), so a
+// lookup needs no record read unless the id was appended within the window,
+// where the record is checked to still be there (retention may have removed
+// it: then the id is free again).
+Status Appender::mark_duplicates(WriteTxn& txn, Micros now) {
     std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
     order.reserve(batch_->items_.size());
     for (std::uint32_t i = 0; i < batch_->items_.size(); ++i) order.emplace_back(batch_->items_[i].id_hash, i);
     std::sort(order.begin(), order.end());
-    EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
-    for (auto [hash, i] : order) {
-        Item& it = batch_->items_[i];
-        std::uint64_t hk = it.id_hash;
-        MDB_val k = store::val(&hk, 8), v;
-        EVT_ASSIGN(bool found, c.get(k, v, MDB_SET_KEY));
-        while (found && !it.skipped) {
-            const char* d = static_cast<const char*>(v.mv_data);
-            Micros t = get_le<std::int64_t>(d);
-            if (now - t <= opt_.idempotency_window) {
-                RecordView r;
-                EVT_ASSIGN(bool there, log_.record_at(txn, topic_, get_le<std::uint32_t>(d + 8),
-                                                      get_le<std::uint64_t>(d + 12), r));
-                if (there && stored_id(r.json) == str(it.id_off, it.id_len)) it.skipped = true;
+    EVT_ASSIGN(MDB_dbi index, id_heads_dbi(txn, topic_.id, true));
+    EVT_ASSIGN(MDB_dbi runs, id_runs_dbi(txn, topic_.id, true));
+    EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, index, runs));
+    id_slots_.assign(batch_->items_.size(), 0);
+    std::size_t g = 0;
+    while (g < order.size()) {
+        std::size_t end = g + 1;
+        while (end < order.size() && order[end].first == order[g].first) ++end;
+        for (std::size_t j = g; j < end; ++j) {
+            Item& it = batch_->items_[order[j].second];
+            std::string_view id = str(it.id_off, it.id_len);
+            // a repeat inside the batch: the first occurrence (in input order) wins
+            bool repeat = false;
+            for (std::size_t e = g; e < j && !repeat; ++e) {
+                const Item& other = batch_->items_[order[e].second];
+                repeat = str(other.id_off, other.id_len) == id;
             }
-            EVT_ASSIGN(found, c.get(k, v, MDB_NEXT_DUP));
+            if (repeat) {
+                it.skipped = true;
+                continue;
+            }
+            EVT_ASSIGN(stream::Head h, heads.find(id, it.id_hash));
+            if (h.exists && now - static_cast<Micros>(h.version) <= opt_.idempotency_window) {
+                RecordView r;
+                EVT_ASSIGN(bool there, log_.record_at(txn, topic_, h.last_partition, h.last_offset, r));
+                if (there && r.time == static_cast<Micros>(h.version)) {
+                    it.skipped = true;
+                    continue;
+                }
+            }
+            if (!h.exists) heads.claim(h.slot, id);
+            id_slots_[order[j].second] = h.slot;
         }
+        g = end;
     }
-    // Repeats inside the batch: the first occurrence wins.
-    std::unordered_set<std::string_view> seen;
-    seen.reserve(batch_->items_.size());
-    for (Item& it : batch_->items_)
-        if (!it.skipped && !seen.insert(str(it.id_off, it.id_len)).second) it.skipped = true;
     return {};
 }
 
@@ -236,24 +238,24 @@ Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
     return stream::add_run(txn, streams, runs, changed);
 }
 
-Status Appender::write_id_index(WriteTxn& txn, MDB_dbi ids) {
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
-    order.reserve(batch_->items_.size());
-    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i)
-        if (!batch_->items_[i].skipped) order.emplace_back(batch_->items_[i].id_hash, i);
-    std::sort(order.begin(), order.end());
-    EVT_ASSIGN(Cursor c, Cursor::open(txn, ids));
-    char value[kIdValue];
-    for (auto [hash, i] : order) {
+Status Appender::write_id_index(WriteTxn& txn) {
+    std::vector<std::pair<stream::Head, std::string_view>> changed;
+    changed.reserve(batch_->items_.size());
+    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i) {
         const Item& it = batch_->items_[i];
-        std::uint64_t key = hash;
-        put_le<std::int64_t>(value, it.pos.time);
-        put_le<std::uint32_t>(value + 8, it.pos.partition);
-        put_le<std::uint64_t>(value + 12, it.pos.offset);
-        MDB_val v = store::val(value, kIdValue);
-        EVT_TRY(c.put(store::val(&key, 8), v, 0));
+        if (it.skipped) continue;
+        stream::Head h;
+        h.slot = id_slots_[i];
+        h.version = static_cast<std::uint64_t>(it.pos.time);
+        h.last_partition = it.pos.partition;
+        h.last_offset = it.pos.offset;
+        h.exists = true;
+        changed.emplace_back(h, str(it.id_off, it.id_len));
     }
-    return {};
+    std::sort(changed.begin(), changed.end(), [](const auto& a, const auto& b) { return a.first.slot < b.first.slot; });
+    EVT_ASSIGN(MDB_dbi index, id_heads_dbi(txn, topic_.id, true));
+    EVT_ASSIGN(MDB_dbi runs, id_runs_dbi(txn, topic_.id, true));
+    return stream::add_run(txn, index, runs, changed);
 }
 
 Status Appender::apply(WriteTxn& txn, Micros now) {
@@ -266,11 +268,10 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
         return make_error(ErrorKind::not_found, "no such topic '{}'", topic_.name);
     }
     EVT_ASSIGN(MDB_dbi streams, streams_dbi(txn, topic_.id, true));
-    EVT_ASSIGN(MDB_dbi ids, ids_dbi(txn, topic_.id, true));
     for (Item& it : batch_->items_) it.skipped = false;
 
     if (opt_.expect) EVT_TRY(check_expected(txn, streams));
-    if (opt_.idempotent) EVT_TRY(mark_duplicates(txn, ids, now));
+    if (opt_.idempotent) EVT_TRY(mark_duplicates(txn, now));
     if (opt_.partition && *opt_.partition >= topic_.partitions)
         return make_error(ErrorKind::usage, "topic '{}' has no partition {} (it has {})", topic_.name,
                           *opt_.partition, topic_.partitions);
@@ -318,7 +319,7 @@ Status Appender::apply(WriteTxn& txn, Micros now) {
         encode_record(static_cast<char*>(v.mv_data), it.pos.time, it.has_key, key_text, type, json, link,
                       it.payload_crc, it.tombstone);
     }
-    if (opt_.idempotent) EVT_TRY(write_id_index(txn, ids));
+    if (opt_.idempotent) EVT_TRY(write_id_index(txn));
     if (topic_.removes()) EVT_TRY(clean(txn, now));
     next_rr_ = rr;
     return {};

@@ -141,9 +141,9 @@ private:
     using Item = Batch::Item;
     Status apply(store::WriteTxn& txn, Micros now);
     Status check_expected(store::WriteTxn& txn, MDB_dbi streams);
-    Status mark_duplicates(store::WriteTxn& txn, MDB_dbi ids, Micros now);
+    Status mark_duplicates(store::WriteTxn& txn, Micros now);
     Status link_streams(store::WriteTxn& txn, MDB_dbi streams);
-    Status write_id_index(store::WriteTxn& txn, MDB_dbi ids);
+    Status write_id_index(store::WriteTxn& txn);
     Status clean(store::WriteTxn& txn, Micros now);
     std::string_view str(std::uint32_t off, std::uint32_t len) const { return batch_->str(off, len); }
 
@@ -154,9 +154,10 @@ private:
     RoundRobin next_rr_;
     Batch* batch_ = nullptr;  // the batch being committed
     std::vector<StreamLink> links_;  // per item, filled by link_streams
+    std::vector<std::uint64_t> id_slots_;  // per item, its id's slot in the id index (mark_duplicates)
 };
 
-// 64-bit FNV-1a of an event id: the key of the id index (schemas/STORAGE.md).
+// hash64 of an event id: its slot in the id index (schemas/STORAGE.md).
 std::uint64_t id_hash(std::string_view id) noexcept;
 
 }  // namespace evt::log

@@ -1,6 +1,9 @@
 #include "core/log/log.hpp"
 
+#include "core/log/retention.hpp"
 #include "core/stream/stream_index.hpp"
+
+#include <unordered_map>
 
 #include <algorithm>
 #include <cstdlib>
@@ -59,6 +62,8 @@ std::string records_db(std::uint32_t topic_id, std::uint32_t partition) {
 std::string streams_db(std::uint32_t topic_id) { return fmt::format("s:{}", topic_id); }
 std::string runs_db(std::uint32_t topic_id) { return fmt::format("h:{}", topic_id); }
 std::string ids_db(std::uint32_t topic_id) { return fmt::format("i:{}", topic_id); }
+std::string id_heads_db(std::uint32_t topic_id) { return fmt::format("e:{}", topic_id); }
+std::string id_runs_db(std::uint32_t topic_id) { return fmt::format("f:{}", topic_id); }
 std::string keys_db(std::uint32_t topic_id) { return fmt::format("k:{}", topic_id); }
 std::string tombstones_db(std::uint32_t topic_id, std::uint32_t partition) {
     return fmt::format("t:{}:{}", topic_id, partition);
@@ -95,6 +100,18 @@ Result<std::optional<MDB_dbi>> runs_dbi_if_any(Txn& txn, std::uint32_t topic_id)
 }
 Result<MDB_dbi> ids_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(ids_db(topic_id), create, MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED);
+}
+Result<MDB_dbi> id_heads_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
+    return txn.dbi(id_heads_db(topic_id), create, MDB_INTEGERKEY);
+}
+Result<MDB_dbi> id_runs_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
+    return txn.dbi(id_runs_db(topic_id), create, MDB_INTEGERKEY);
+}
+Result<std::optional<MDB_dbi>> id_runs_dbi_if_any(Txn& txn, std::uint32_t topic_id) {
+    auto d = id_runs_dbi(txn, topic_id, false);
+    if (d.ok()) return std::optional<MDB_dbi>(*d);
+    if (d.error().kind == ErrorKind::not_found) return std::optional<MDB_dbi>();
+    return d.error();
 }
 Result<MDB_dbi> keys_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(keys_db(topic_id), create, MDB_INTEGERKEY);
@@ -170,6 +187,7 @@ Status Log::check_format(bool stamp) {
                 EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
                 EVT_TRY(stream::upgrade_index(txn, *index, runs));
             }
+            for (const TopicConfig& t : all) EVT_TRY(upgrade_ids(txn, t));
         }
         char v[4];
         put_le<std::uint32_t>(v, kFormatVersion);
@@ -177,6 +195,48 @@ Status Log::check_format(bool stamp) {
         if (found) return {};
         return txn.put(meta, "next_topic_id", std::string_view("\1\0\0\0", 4));
     });
+}
+
+// Format 4 keeps one head per event id (its latest record) in blocks, e:/f:
+// (schemas/STORAGE.md section 7); versions 2 and 3 kept every appended
+// event's (id hash, time, partition, offset) in i:. The ids are read from the
+// records; entries whose record is gone are stale and left out.
+Status Log::upgrade_ids(WriteTxn& txn, const TopicConfig& t) {
+    auto old = ids_dbi(txn, t.id, false);
+    if (!old.ok()) return old.error().kind == ErrorKind::not_found ? Status() : Status(old.error());
+    std::unordered_map<std::string, stream::NewHead> latest;
+    {
+        EVT_ASSIGN(Cursor c, Cursor::open(txn, *old));
+        MDB_val k, v;
+        for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+            EVT_ASSIGN(bool more, c.get(k, v, op));
+            if (!more) break;
+            if (v.mv_size != 20) continue;
+            const char* d = static_cast<const char*>(v.mv_data);
+            std::uint32_t p = get_le<std::uint32_t>(d + 8);
+            std::uint64_t off = get_le<std::uint64_t>(d + 12);
+            RecordView rec;
+            bool found = false;
+            if (p < t.partitions) {
+                EVT_ASSIGN(found, record_at(txn, t, p, off, rec));
+            }
+            if (!found) continue;
+            std::string id = stored_event_id(rec.json);
+            if (id.empty() || id.size() > 0xffff) continue;
+            auto time = static_cast<std::uint64_t>(rec.time);
+            auto [it, fresh] = latest.try_emplace(id, stream::NewHead{id, time, p, off});
+            if (!fresh && time >= it->second.version) it->second = stream::NewHead{id, time, p, off};
+        }
+    }
+    std::vector<stream::NewHead> heads;
+    heads.reserve(latest.size());
+    for (auto& [id, h] : latest) heads.push_back(std::move(h));
+    EVT_ASSIGN(MDB_dbi index, id_heads_dbi(txn, t.id, true));
+    EVT_ASSIGN(auto runs, id_runs_dbi_if_any(txn, t.id));
+    EVT_TRY(stream::rebuild_index(txn, index, runs, std::move(heads)));
+    EVT_TRY(txn.drop(*old, true));
+    env_->dbi_cache().erase(ids_db(t.id));
+    return {};
 }
 
 Result<std::uint32_t> stored_format(Txn& txn) {
@@ -265,7 +325,7 @@ Result<TopicConfig> Log::create_topic(WriteTxn& txn, std::string_view name, cons
         for (std::uint32_t p = 0; p < t.partitions; ++p) EVT_TRY(created(tombstones_dbi(txn, id, p, true)));
     }
     EVT_TRY(created(streams_dbi(txn, id, true)));
-    EVT_TRY(created(ids_dbi(txn, id, true)));
+    EVT_TRY(created(id_heads_dbi(txn, id, true)));
     EVT_TRY(write_topic(txn, t));
     return t;
 }
@@ -335,6 +395,8 @@ Status Log::delete_topic(std::string_view name) {
         EVT_TRY(drop(streams_db(t.id), MDB_INTEGERKEY));
         EVT_TRY(drop(runs_db(t.id), MDB_INTEGERKEY));
         EVT_TRY(drop(ids_db(t.id), MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED));
+        EVT_TRY(drop(id_heads_db(t.id), MDB_INTEGERKEY));
+        EVT_TRY(drop(id_runs_db(t.id), MDB_INTEGERKEY));
         EVT_ASSIGN(MDB_dbi topics, txn.dbi(kTopicsDb, true));
         return txn.del(topics, name);
     });

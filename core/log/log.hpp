@@ -82,14 +82,19 @@ struct TopicOptions {
 std::string records_db(std::uint32_t topic_id, std::uint32_t partition);
 std::string streams_db(std::uint32_t topic_id);
 std::string runs_db(std::uint32_t topic_id);  // stream-head runs (core/stream/stream_index.hpp)
-std::string ids_db(std::uint32_t topic_id);
+std::string id_heads_db(std::uint32_t topic_id);  // the id index (blocks, core/stream/stream_index.hpp)
+std::string id_runs_db(std::uint32_t topic_id);   // its runs
+std::string ids_db(std::uint32_t topic_id);       // the id index of format versions 2 and 3
 std::string keys_db(std::uint32_t topic_id);                            // compacted topics
 std::string tombstones_db(std::uint32_t topic_id, std::uint32_t partition);  // compacted topics
 
 // Open (or create) a topic's databases with their flags.
 Result<MDB_dbi> records_dbi(store::Txn& txn, std::uint32_t topic_id, std::uint32_t partition, bool create);
 Result<MDB_dbi> streams_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
-Result<MDB_dbi> ids_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<MDB_dbi> ids_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);  // versions 2 and 3
+Result<MDB_dbi> id_heads_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<MDB_dbi> id_runs_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
+Result<std::optional<MDB_dbi>> id_runs_dbi_if_any(store::Txn& txn, std::uint32_t topic_id);
 Result<MDB_dbi> runs_dbi(store::Txn& txn, std::uint32_t topic_id, bool create);
 Result<std::optional<MDB_dbi>> runs_dbi_if_any(store::Txn& txn, std::uint32_t topic_id);
 // The format version stamped in the log (kFormatVersion when none is yet),
@@ -143,6 +148,7 @@ public:
 private:
     Log() = default;
     Status check_format(bool stamp);
+    Status upgrade_ids(store::WriteTxn& txn, const TopicConfig& t);
 
     std::unique_ptr<store::Env> env_;
     std::string path_;

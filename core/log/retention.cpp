@@ -1,9 +1,12 @@
 #include "core/log/retention.hpp"
 
+#include "core/stream/stream_index.hpp"
+
 #include <simdjson.h>
 
 #include <cstring>
 #include <limits>
+#include <unordered_map>
 
 #include "core/util/hash.hpp"
 
@@ -296,30 +299,59 @@ std::string stored_event_id(std::string_view json) {
 }
 
 Result<std::uint64_t> drop_stale_ids(Log& log, WriteTxn& txn, const TopicConfig& t, bool check_ids) {
+    auto index = id_heads_dbi(txn, t.id, false);
+    if (!index.ok()) return index.error().kind == ErrorKind::not_found ? Result<std::uint64_t>(0) : index.error();
+    EVT_ASSIGN(auto runs, id_runs_dbi_if_any(txn, t.id));
+    std::vector<stream::NewHead> keep;
     std::uint64_t dropped = 0;
-    auto dbi = ids_dbi(txn, t.id, false);
-    if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Result<std::uint64_t>(dropped) : dbi.error();
-    EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
-    MDB_val k, v;
-    for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
-        EVT_ASSIGN(bool more, c.get(k, v, op));
-        if (!more) break;
-        bool good = false;
-        if (k.mv_size == 8 && v.mv_size == 20) {
-            const char* d = static_cast<const char*>(v.mv_data);
-            std::uint32_t p = get_le<std::uint32_t>(d + 8);
-            RecordView rec;
-            bool found = false;
-            if (p < t.partitions) {
-                EVT_ASSIGN(found, log.record_at(txn, t, p, get_le<std::uint64_t>(d + 12), rec));
+    Status record_error;
+    Status walked = stream::each_head(txn, *index, runs, [&](const stream::Head& h, std::string_view id) {
+        if (!record_error.ok()) return;
+        RecordView rec;
+        bool found = false;
+        if (h.last_partition < t.partitions) {
+            auto f = log.record_at(txn, t, h.last_partition, h.last_offset, rec);
+            if (!f.ok()) {
+                record_error = f.error();
+                return;
             }
-            good = found && (!check_ids || (rec.time == get_le<std::int64_t>(d) &&
-                                            hash64(stored_event_id(rec.json)) == offset_of(k.mv_data)));
+            found = *f;
         }
-        if (good) continue;
-        EVT_TRY(c.del());  // MDB_NEXT after a delete gives the next entry
-        ++dropped;
+        if (found && (!check_ids || (rec.time == static_cast<Micros>(h.version) && stored_event_id(rec.json) == id)))
+            keep.push_back(stream::NewHead{std::string(id), h.version, h.last_partition, h.last_offset});
+        else
+            ++dropped;
+    });
+    EVT_TRY(record_error);
+    if (!walked.ok()) {
+        // A corrupt block: with check_ids (evt-check --repair) the index is
+        // rebuilt from the ids of every record of the topic, the latest of each.
+        if (walked.error().kind != ErrorKind::corrupt || !check_ids) return walked.error();
+        std::unordered_map<std::string, stream::NewHead> latest;
+        for (std::uint32_t p = 0; p < t.partitions; ++p) {
+            auto dbi = records_dbi(txn, t.id, p, false);
+            if (!dbi.ok()) continue;
+            EVT_ASSIGN(Cursor c, Cursor::open(txn, *dbi));
+            MDB_val k, v;
+            for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
+                EVT_ASSIGN(bool more, c.get(k, v, op));
+                if (!more) break;
+                RecordView rec;
+                if (!decode_record(store::view(v), rec)) continue;
+                std::string id = stored_event_id(rec.json);
+                if (id.empty() || id.size() > 0xffff) continue;
+                stream::NewHead n{id, static_cast<std::uint64_t>(rec.time), p, offset_of(k.mv_data)};
+                auto [it, fresh] = latest.try_emplace(id, n);
+                if (!fresh && n.version >= it->second.version) it->second = n;
+            }
+        }
+        keep.clear();
+        for (auto& [id, n] : latest) keep.push_back(std::move(n));
+        dropped = 0;
+    } else if (dropped == 0) {
+        return dropped;
     }
+    EVT_TRY(stream::rebuild_index(txn, *index, runs, std::move(keep)));
     return dropped;
 }
 

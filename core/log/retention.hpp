@@ -90,9 +90,9 @@ private:
 // The `id` of a stored event's canonical JSON ("" if it has none).
 std::string stored_event_id(std::string_view json);
 
-// Deletes the id-index entries whose record is gone; with `check_ids` also
-// those that do not match their record's id hash and append time. Returns
-// how many it deleted.
+// Deletes the id-index heads whose record is gone; with `check_ids` also
+// those that do not match their record's id and append time (and rebuilds a
+// corrupt id index from the records' ids). Returns how many it deleted.
 Result<std::uint64_t> drop_stale_ids(Log& log, store::WriteTxn& txn, const TopicConfig& t, bool check_ids);
 
 // Everything due in the named topics (all when empty): retention, compaction

@@ -188,20 +188,23 @@ private:
         }
     }
 
-    // Every id-index entry must name a record with that id hash and time.
-    // The entries are checked in record order, so the records are read
-    // nearly sequentially rather than at random.
+    // Every id-index entry must name a record with that id and time (its id
+    // hash, in format versions 2 and 3). The entries are checked in record
+    // order, so the records are read nearly sequentially rather than at random.
     Status ids(const TopicConfig& t) {
-        auto dbi = ids_dbi(txn_, t.id, false);
-        if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
         struct Entry {
             std::uint32_t p;
             std::uint64_t off;
             std::uint64_t hash;
             Micros time;
+            std::string id;  // (format 4)
         };
         std::vector<Entry> entries;
-        {
+        EVT_ASSIGN(std::uint32_t format, stored_format(txn_));
+        bool legacy = stream::layout_of_format(format) == stream::Layout::legacy;
+        if (legacy) {
+            auto dbi = ids_dbi(txn_, t.id, false);
+            if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
             EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn_, *dbi));
             MDB_val k, v;
             for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
@@ -214,8 +217,16 @@ private:
                 }
                 const char* d = static_cast<const char*>(v.mv_data);
                 entries.push_back(Entry{get_le<std::uint32_t>(d + 8), get_le<std::uint64_t>(d + 12),
-                                        offset_of(k.mv_data), get_le<std::int64_t>(d)});
+                                        offset_of(k.mv_data), get_le<std::int64_t>(d), {}});
             }
+        } else {
+            auto dbi = id_heads_dbi(txn_, t.id, false);
+            if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
+            EVT_ASSIGN(auto runs, id_runs_dbi_if_any(txn_, t.id));
+            EVT_TRY(stream::each_head(txn_, *dbi, runs, [&](const stream::Head& h, std::string_view id) {
+                ++r_.ids;
+                entries.push_back(Entry{h.last_partition, h.last_offset, 0, static_cast<Micros>(h.version), std::string(id)});
+            }));
         }
         std::sort(entries.begin(), entries.end(),
                   [](const Entry& a, const Entry& b) { return a.p != b.p ? a.p < b.p : a.off < b.off; });
@@ -237,8 +248,9 @@ private:
             EVT_ASSIGN(bool found, rc.get(k, v, MDB_SET_KEY));
             RecordView rec;
             if (!found || !decode_record(store::view(v), rec)) continue;
-            if (rec.time != e.time || id_hash(stored_event_id(rec.json)) != e.hash)
-                problem(t, e.p, e.off, true, "an id-index entry does not match its record's id or time");
+            bool same = rec.time == e.time &&
+                        (legacy ? id_hash(stored_event_id(rec.json)) == e.hash : stored_event_id(rec.json) == e.id);
+            if (!same) problem(t, e.p, e.off, true, "an id-index entry does not match its record's id or time");
         }
         return {};
     }

@@ -494,10 +494,10 @@ EOF
 
 # old_log VERSION: the log "orders" written by an older evt (tests/fixtures/logs):
 # 60 events, order-k's events are n = k, k+6, ..., 54+k (versions 1..10).
-old_log() {
+old_log() {  # old_log VERSION [SUFFIX]
   rm -rf "$EVT_LOG"
   mkdir -m 700 "$EVT_LOG"
-  gzip -dc "$EVT_SRC/tests/fixtures/logs/v$1-orders.mdb.gz" > "$EVT_LOG/data.mdb"
+  gzip -dc "$EVT_SRC/tests/fixtures/logs/v$1-orders${2:-}.mdb.gz" > "$EVT_LOG/data.mdb"
 }
 
 @test "logs of format versions 2 and 3 are read as they are, and converted to 4 by their first writer" {
@@ -527,6 +527,25 @@ old_log() {
     [ "$status" -eq 0 ]
     assert_eq "$output" "checked 1 topic, 61 records, 6 streams (format 4): ok"
   done
+}
+
+@test "a version-3 id index is read by evt-check and converted by the first writer: the ids stay known" {
+  old_log 3 -idempotent
+  assert_eq "$("$EVT_BIN/evt-check" --format json | jq -c '[.format, .records, .ids, .ok]')" "[3,60,60,true]"
+  # three ids the old log has, two new ones
+  for n in 7 30 59 60 61; do
+    printf '{"specversion":"1.0","id":"order-event-%03d","source":"/shop","type":"Placed","subject":"order-%d","data":{"n":%d}}\n' $n $((n % 6)) $n
+  done > again.ndjson
+  run --separate-stderr "$APPEND" -t orders --idempotent < again.ndjson
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"skipped 3 duplicate events"* ]]
+  assert_eq "$(get_log_format "$EVT_LOG")" 4
+  assert_eq "$(count_events orders)" 62
+  assert_eq "$("$EVT_BIN/evt-check" --format json | jq -c '[.format, .records, .ids, .ok]')" "[4,62,62,true]"
+  # and the new ones are known from now on
+  run --separate-stderr "$APPEND" -t orders --idempotent < again.ndjson
+  [[ "$stderr" == *"skipped 5 duplicate events"* ]]
+  assert_eq "$(count_events orders)" 62
 }
 
 @test "four writers racing to open a version-3 log: one converts it, all append, every stream stays dense" {

@@ -46,20 +46,20 @@ struct Fixture {
         REQUIRE(r.ok());
         return r->problems;
     }
-    // Folds the stream-head runs of the commits into the index s:, so that a
-    // test can edit the heads there.
-    void fold_heads() {
+    // Folds the runs of the commits into the index (the stream heads' s:, or
+    // with ids the id heads' e:), so that a test can edit the heads there.
+    void fold_heads(bool ids = false) {
         REQUIRE(lg->write([&](store::WriteTxn& txn) -> Status {
-                      EVT_ASSIGN(MDB_dbi index, streams_dbi(txn, t.id, false));
-                      EVT_ASSIGN(MDB_dbi runs, runs_dbi(txn, t.id, false));
+                      EVT_ASSIGN(MDB_dbi index, ids ? id_heads_dbi(txn, t.id, false) : streams_dbi(txn, t.id, false));
+                      EVT_ASSIGN(MDB_dbi runs, ids ? id_runs_dbi(txn, t.id, false) : runs_dbi(txn, t.id, false));
                       return stream::merge_runs(txn, index, runs);
                   }).ok());
     }
     // Folds the runs, then rewrites the index segment of the fixture's heads
     // (few: all in the first segment, key 0) with what fn makes of them.
-    void edit_heads(const std::function<void(stream::HeadList&)>& fn) {
-        fold_heads();
-        edit(streams_db(t.id), MDB_INTEGERKEY, [&](MDB_txn* txn, MDB_dbi dbi) {
+    void edit_heads(const std::function<void(stream::HeadList&)>& fn, bool ids = false) {
+        fold_heads(ids);
+        edit(ids ? id_heads_db(t.id) : streams_db(t.id), MDB_INTEGERKEY, [&](MDB_txn* txn, MDB_dbi dbi) {
             std::uint64_t key = 0;
             MDB_val k{8, &key}, v;
             REQUIRE(mdb_get(txn, dbi, &k, &v) == 0);
@@ -166,15 +166,16 @@ TEST_CASE("a wrong stream head is found") {
 TEST_CASE("an id-index entry that names another record is found; repair drops it") {
     Fixture f(TopicOptions{3}, true);
     CHECK(f.problems().empty());
-    f.edit(ids_db(f.t.id), MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED, [&](MDB_txn* txn, MDB_dbi dbi) {
-        std::uint64_t h = id_hash("e1");
-        char value[20];
-        put_le<std::int64_t>(value, 1);
-        put_le<std::uint32_t>(value + 8, 0);
-        put_le<std::uint64_t>(value + 12, 0);
-        MDB_val k{8, &h}, v{20, value};
-        REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
-    });
+    // e1's head now names the record at 0/0 (another event's) with another time
+    f.edit_heads(
+        [&](stream::HeadList& heads) {
+            auto it = std::find_if(heads.begin(), heads.end(), [](const auto& h) { return h.second == "e1"; });
+            REQUIRE(it != heads.end());
+            it->first.version = 1;
+            it->first.last_partition = 0;
+            it->first.last_offset = 0;
+        },
+        true);
     auto ps = f.problems();
     CHECK(found_at(ps, 0, 0, "id-index entry does not match"));
     auto r = repair(*f.lg, {});

@@ -241,3 +241,44 @@ TEST_CASE("time seeks work across a compacted topic's gaps") {
     REQUIRE(before.ok());
     CHECK(*before == 93);  // offsets 0..92 were compacted away: the first record is at 93
 }
+
+TEST_CASE("idempotent ids whose records retention removed are free again; --gc drops their heads") {
+    TempDir d;
+    auto lg = open_log(d);
+    TopicOptions to;
+    to.retention = 60 * kMinute;
+    auto t = lg->create_topic("pay", to);
+    REQUIRE(t.ok());
+    auto append = [&](const std::vector<std::string>& ids, Micros now) {
+        AppendOptions o;
+        o.idempotent = true;
+        Appender a(*lg, *t, o);
+        Batch b(o);
+        event::Codec c(event::FillOptions{});
+        for (const auto& id : ids) {
+            auto p = c.prepare(ev(id, "k-" + id));
+            REQUIRE(p.ok());
+            REQUIRE(b.add(*p).ok());
+        }
+        REQUIRE(lg->write([&](store::WriteTxn& txn) { return a.write(txn, b, now); }).ok());
+        return a.committed(b);
+    };
+    CHECK(append({"a1", "a2", "a3", "a4", "a5"}, kT0).stored == 5);
+    auto r = append({"a1", "a6", "a6"}, kT0 + 10 * kMinute);  // a1 known; a6 twice in one batch
+    CHECK(r.stored == 1);
+    CHECK(r.skipped == 2);
+    // two hours on, nothing of the first appends is left
+    auto gc = collect_garbage(*lg, {}, kT0 + 130 * kMinute);
+    REQUIRE(gc.ok());
+    CHECK(gc->removed() == 5);  // the last record of a partition stays (a6)
+    CHECK(gc->stale_ids == 5);
+    require_clean(*lg);
+    auto v = verify(*lg, {});
+    REQUIRE(v.ok());
+    CHECK(v->ids == 1);
+    // a1's record is gone: the id is free; a6's is still there: a duplicate
+    r = append({"a1", "a6"}, kT0 + 131 * kMinute);
+    CHECK(r.stored == 1);
+    CHECK(r.skipped == 1);
+    require_clean(*lg);
+}
