@@ -92,11 +92,16 @@ Result<MDB_dbi> streams_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
 Result<MDB_dbi> runs_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(runs_db(topic_id), create, MDB_INTEGERKEY);
 }
-Result<std::optional<MDB_dbi>> runs_dbi_if_any(Txn& txn, std::uint32_t topic_id) {
-    auto d = runs_dbi(txn, topic_id, false);
+namespace {
+// A database that may not exist: nullopt when it does not.
+Result<std::optional<MDB_dbi>> if_any(Result<MDB_dbi> d) {
     if (d.ok()) return std::optional<MDB_dbi>(*d);
     if (d.error().kind == ErrorKind::not_found) return std::optional<MDB_dbi>();
     return d.error();
+}
+}  // namespace
+Result<std::optional<MDB_dbi>> runs_dbi_if_any(Txn& txn, std::uint32_t topic_id) {
+    return if_any(runs_dbi(txn, topic_id, false));
 }
 Result<MDB_dbi> ids_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(ids_db(topic_id), create, MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED);
@@ -108,10 +113,7 @@ Result<MDB_dbi> id_runs_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(id_runs_db(topic_id), create, MDB_INTEGERKEY);
 }
 Result<std::optional<MDB_dbi>> id_runs_dbi_if_any(Txn& txn, std::uint32_t topic_id) {
-    auto d = id_runs_dbi(txn, topic_id, false);
-    if (d.ok()) return std::optional<MDB_dbi>(*d);
-    if (d.error().kind == ErrorKind::not_found) return std::optional<MDB_dbi>();
-    return d.error();
+    return if_any(id_runs_dbi(txn, topic_id, false));
 }
 Result<MDB_dbi> keys_dbi(Txn& txn, std::uint32_t topic_id, bool create) {
     return txn.dbi(keys_db(topic_id), create, MDB_INTEGERKEY);

@@ -27,6 +27,17 @@ Error corrupt_block() {
                  "stream index: a block of stream heads is corrupt (evt-check --repair rebuilds it from the records)"};
 }
 
+// The first i in [lo, hi) with r.slot(i) >= target (hi if none), by binary search.
+template <class Sorted>
+std::size_t bisect(const Sorted& r, std::size_t lo, std::size_t hi, std::uint64_t target) {
+    while (lo < hi) {
+        std::size_t mid = lo + (hi - lo) / 2;
+        if (r.slot(mid) < target) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 std::uint64_t key_of(const MDB_val& k) {
     std::uint64_t v;
     std::memcpy(&v, k.mv_data, 8);
@@ -225,13 +236,8 @@ std::size_t Block::lower_bound(std::uint64_t target) {
         lo = 0;
         hi = hint - 1;
     }
-    while (lo < hi) {
-        std::size_t mid = lo + (hi - lo) / 2;
-        if (slot(mid) < target) lo = mid + 1;
-        else hi = mid;
-    }
-    hint = lo;
-    return lo;
+    hint = bisect(*this, lo, hi, target);
+    return hint;
 }
 
 std::size_t block_size(const HeadList& heads, std::size_t from, std::size_t to) {
@@ -324,13 +330,8 @@ std::size_t Heads::LegacyRun::lower_bound(std::uint64_t target) {
     std::size_t lo = 0, hi = n;
     if (hint < n && slot(hint) < target) lo = hint + 1;
     else if (hint <= n && (hint == 0 || slot(hint - 1) < target)) lo = hi = hint;
-    while (lo < hi) {
-        std::size_t mid = lo + (hi - lo) / 2;
-        if (slot(mid) < target) lo = mid + 1;
-        else hi = mid;
-    }
-    hint = lo;
-    return lo;
+    hint = bisect(*this, lo, hi, target);
+    return hint;
 }
 
 Result<Head> Heads::find_legacy(std::string_view subject, std::uint64_t hash) {
