@@ -91,54 +91,6 @@ Status Appender::check_expected(WriteTxn& txn, MDB_dbi streams) {
                       current, want);
 }
 
-// The id index holds each id's latest record (its head: the append time in
-// the version field, partition, offset; stream/stream_index.hpp), so a
-// lookup needs no record read unless the id was appended within the window,
-// where the record is checked to still be there (retention may have removed
-// it: then the id is free again).
-Status Appender::mark_duplicates(WriteTxn& txn, Micros now) {
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> order;
-    order.reserve(batch_->items_.size());
-    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i) order.emplace_back(batch_->items_[i].id_hash, i);
-    std::sort(order.begin(), order.end());
-    EVT_ASSIGN(MDB_dbi index, id_heads_dbi(txn, topic_.id, true));
-    EVT_ASSIGN(MDB_dbi runs, id_runs_dbi(txn, topic_.id, true));
-    EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, index, runs));
-    id_slots_.assign(batch_->items_.size(), 0);
-    std::size_t g = 0;
-    while (g < order.size()) {
-        std::size_t end = g + 1;
-        while (end < order.size() && order[end].first == order[g].first) ++end;
-        for (std::size_t j = g; j < end; ++j) {
-            Item& it = batch_->items_[order[j].second];
-            std::string_view id = str(it.id_off, it.id_len);
-            // a repeat inside the batch: the first occurrence (in input order) wins
-            bool repeat = false;
-            for (std::size_t e = g; e < j && !repeat; ++e) {
-                const Item& other = batch_->items_[order[e].second];
-                repeat = str(other.id_off, other.id_len) == id;
-            }
-            if (repeat) {
-                it.skipped = true;
-                continue;
-            }
-            EVT_ASSIGN(stream::Head h, heads.find(id, it.id_hash));
-            if (h.exists && now - static_cast<Micros>(h.version) <= opt_.idempotency_window) {
-                RecordView r;
-                EVT_ASSIGN(bool there, log_.record_at(txn, topic_, h.last_partition, h.last_offset, r));
-                if (there && r.time == static_cast<Micros>(h.version)) {
-                    it.skipped = true;
-                    continue;
-                }
-            }
-            if (!h.exists) heads.claim(h.slot, id);
-            id_slots_[order[j].second] = h.slot;
-        }
-        g = end;
-    }
-    return {};
-}
-
 namespace {
 // Sorts by (hash, index) for entries made in index order: a counting sort on
 // the top 16 bits of the (uniform) hash, then insertion sort of the small
@@ -169,6 +121,61 @@ void sort_by_hash(std::vector<Entry>& v) {
     v.swap(out);
 }
 }  // namespace
+
+// The id index holds each id's latest record (its head: the append time in
+// the version field, partition, offset; stream/stream_index.hpp), so a
+// lookup needs no record read unless the id was appended within the window,
+// where the record is checked to still be there (retention may have removed
+// it: then the id is free again).
+Status Appender::mark_duplicates(WriteTxn& txn, Micros now) {
+    struct ById {
+        std::uint64_t hash;
+        std::uint32_t index;
+    };
+    std::vector<ById> order;
+    order.reserve(batch_->items_.size());
+    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i) order.push_back({batch_->items_[i].id_hash, i});
+    sort_by_hash(order);  // by (hash, index)
+    EVT_ASSIGN(MDB_dbi index, id_heads_dbi(txn, topic_.id, true));
+    EVT_ASSIGN(MDB_dbi runs, id_runs_dbi(txn, topic_.id, true));
+    EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, index, runs));
+    id_slots_.assign(batch_->items_.size(), 0);
+    id_order_.clear();
+    std::size_t g = 0;
+    while (g < order.size()) {
+        std::size_t end = g + 1;
+        while (end < order.size() && order[end].hash == order[g].hash) ++end;
+        for (std::size_t j = g; j < end; ++j) {
+            Item& it = batch_->items_[order[j].index];
+            std::string_view id = str(it.id_off, it.id_len);
+            // a repeat inside the batch: the first occurrence (in input order) wins
+            bool repeat = false;
+            for (std::size_t e = g; e < j && !repeat; ++e) {
+                const Item& other = batch_->items_[order[e].index];
+                repeat = str(other.id_off, other.id_len) == id;
+            }
+            if (repeat) {
+                it.skipped = true;
+                continue;
+            }
+            EVT_ASSIGN(stream::Head h, heads.find(id, it.id_hash));
+            if (h.exists && now - static_cast<Micros>(h.version) <= opt_.idempotency_window) {
+                RecordView r;
+                EVT_ASSIGN(bool there, log_.record_at(txn, topic_, h.last_partition, h.last_offset, r));
+                if (there && r.time == static_cast<Micros>(h.version)) {
+                    it.skipped = true;
+                    continue;
+                }
+            }
+            if (!h.exists) heads.claim(h.slot, id);
+            id_slots_[order[j].index] = h.slot;
+            id_order_.push_back(order[j].index);
+        }
+        g = end;
+    }
+    return {};
+}
+
 
 Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
     // Subjects in hash (= slot) order: head lookups and updates walk the index
@@ -239,9 +246,10 @@ Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
 }
 
 Status Appender::write_id_index(WriteTxn& txn) {
+    // in the order of the lookups, which is slot order unless ids collided
     std::vector<std::pair<stream::Head, std::string_view>> changed;
-    changed.reserve(batch_->items_.size());
-    for (std::uint32_t i = 0; i < batch_->items_.size(); ++i) {
+    changed.reserve(id_order_.size());
+    for (std::uint32_t i : id_order_) {
         const Item& it = batch_->items_[i];
         if (it.skipped) continue;
         stream::Head h;
@@ -252,7 +260,8 @@ Status Appender::write_id_index(WriteTxn& txn) {
         h.exists = true;
         changed.emplace_back(h, str(it.id_off, it.id_len));
     }
-    std::sort(changed.begin(), changed.end(), [](const auto& a, const auto& b) { return a.first.slot < b.first.slot; });
+    auto by_slot = [](const auto& a, const auto& b) { return a.first.slot < b.first.slot; };
+    if (!std::is_sorted(changed.begin(), changed.end(), by_slot)) std::sort(changed.begin(), changed.end(), by_slot);
     EVT_ASSIGN(MDB_dbi index, id_heads_dbi(txn, topic_.id, true));
     EVT_ASSIGN(MDB_dbi runs, id_runs_dbi(txn, topic_.id, true));
     return stream::add_run(txn, index, runs, changed);

@@ -155,6 +155,7 @@ private:
     Batch* batch_ = nullptr;  // the batch being committed
     std::vector<StreamLink> links_;  // per item, filled by link_streams
     std::vector<std::uint64_t> id_slots_;  // per item, its id's slot in the id index (mark_duplicates)
+    std::vector<std::uint32_t> id_order_;  // the items by id hash (mark_duplicates)
 };
 
 // hash64 of an event id: its slot in the id index (schemas/STORAGE.md).

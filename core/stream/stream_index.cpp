@@ -428,8 +428,11 @@ Result<Head> Heads::find(std::string_view subject, std::uint64_t hash) {
     if (layout_ == Layout::legacy) return find_legacy(subject, hash);
     for (std::uint64_t slot = hash;; ++slot) {
         if (slot - hash > 1024) return Error{ErrorKind::corrupt, "stream index: too many colliding subjects"};
-        if (any_claimed_ && slot <= max_claimed_) {
-            if (auto c = claimed_.find(slot); c != claimed_.end()) {
+        if (!claimed_.empty() && slot <= max_claimed_) {
+            auto by_slot = [](const std::pair<std::uint64_t, std::string_view>& c, std::uint64_t v) { return c.first < v; };
+            auto c = claims_sorted_ ? std::lower_bound(claimed_.begin(), claimed_.end(), slot, by_slot)
+                                    : std::find_if(claimed_.begin(), claimed_.end(), [&](const auto& e) { return e.first == slot; });
+            if (c != claimed_.end() && c->first == slot) {
                 if (c->second == subject) return Error{ErrorKind::internal, "stream index: a subject claimed twice"};
                 continue;
             }

@@ -38,7 +38,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/store/env.hpp"
@@ -103,9 +102,9 @@ public:
     Result<Head> find(std::string_view subject, std::uint64_t hash);
     // Marks a free slot as taken by a new subject (before the run is written).
     void claim(std::uint64_t slot, std::string_view subject) {
-        claimed_.emplace(slot, subject);
-        if (!any_claimed_ || slot > max_claimed_) max_claimed_ = slot;
-        any_claimed_ = true;
+        if (!claimed_.empty() && slot < claimed_.back().first) claims_sorted_ = false;
+        claimed_.emplace_back(slot, subject);
+        if (slot > max_claimed_ || claimed_.size() == 1) max_claimed_ = slot;
     }
     std::size_t runs() const { return layout_ == Layout::blocks ? runs_.size() : legacy_runs_.size(); }
 
@@ -121,9 +120,11 @@ private:
     Block seg_;                // the segment of the last lookup, covering [seg_lo_, seg_hi_]
     std::uint64_t seg_lo_ = 1, seg_hi_ = 0;
     std::vector<LegacyRun> legacy_runs_;
-    std::unordered_map<std::uint64_t, std::string_view> claimed_;
+    // claims in the order made: by slot, as lookups come in slot order, unless a
+    // collision probed past a later lookup's slot (then searched linearly)
+    std::vector<std::pair<std::uint64_t, std::string_view>> claimed_;
+    bool claims_sorted_ = true;
     std::uint64_t max_claimed_ = 0;
-    bool any_claimed_ = false;
 };
 
 struct Heads::LegacyRun {
