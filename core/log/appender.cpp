@@ -141,23 +141,21 @@ Status Appender::mark_duplicates(WriteTxn& txn, Micros now) {
     EVT_ASSIGN(stream::Heads heads, stream::Heads::open(txn, index, runs));
     id_slots_.assign(batch_->items_.size(), 0);
     id_order_.clear();
+    std::vector<std::string_view> seen;  // the distinct ids of a group of equal hashes (one, but for collisions)
     std::size_t g = 0;
     while (g < order.size()) {
         std::size_t end = g + 1;
         while (end < order.size() && order[end].hash == order[g].hash) ++end;
+        seen.clear();
         for (std::size_t j = g; j < end; ++j) {
             Item& it = batch_->items_[order[j].index];
             std::string_view id = str(it.id_off, it.id_len);
             // a repeat inside the batch: the first occurrence (in input order) wins
-            bool repeat = false;
-            for (std::size_t e = g; e < j && !repeat; ++e) {
-                const Item& other = batch_->items_[order[e].index];
-                repeat = str(other.id_off, other.id_len) == id;
-            }
-            if (repeat) {
+            if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
                 it.skipped = true;
                 continue;
             }
+            seen.push_back(id);
             EVT_ASSIGN(stream::Head h, heads.find(id, it.id_hash));
             if (h.exists && now - static_cast<Micros>(h.version) <= opt_.idempotency_window) {
                 RecordView r;
@@ -175,7 +173,6 @@ Status Appender::mark_duplicates(WriteTxn& txn, Micros now) {
     }
     return {};
 }
-
 
 Status Appender::link_streams(WriteTxn& txn, MDB_dbi streams) {
     // Subjects in hash (= slot) order: head lookups and updates walk the index
