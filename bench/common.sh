@@ -26,8 +26,20 @@ done
 # the command wrapped in /usr/bin/time -f %M (peak RSS of the process tree) and timeout;
 # one tsv line per row (median, min, max, events/s, MB/s, RSS MB, and cpu_s = hyperfine's
 # mean user+system time: under load from other processes it moves less than wall time).
+# Touches PRETOUCH_MB (default 2048; 0: off) of fresh memory and frees it.
+# This VM (Firecracker, virtio-balloon) hands memory that has been free for a
+# few seconds back to the host, and the next first touch of such a page is
+# slow: the same 1M-event append into an empty log took 0.34-0.42 s of system
+# time right after a log was deleted and 0.8-1.6 s after a pause. bench() runs
+# it in every row's prepare step, so every timed run, ours and the peers',
+# starts from the same warm pool.
+PRETOUCH_MB=${PRETOUCH_MB:-2048}
+pretouch() { [ "$PRETOUCH_MB" -gt 0 ] && "$PY" -c "x = b'\\x01' * ($PRETOUCH_MB << 20)"; return 0; }
+export -f pretouch
+export PRETOUCH_MB PY
 bench() {
     local id=$1 name=$2 ev=$3 by=$4 to=$5 prep=${6:-true} cmd=$7 note=${8:-} runs=${9:-$RUNS} warm=${10:-0}
+    prep="${prep:-true}; pretouch"
     local js=$OUT/json/$id.json rss=$OUT/rss/$id.txt wrapped load1
     rm -f "$js" "$rss"
     load1=$(cut -d' ' -f1 /proc/loadavg)

@@ -16,7 +16,7 @@
 #
 # Usage: nohup bench/growth.sh > growth.out 2>&1 &      (~10-15 min on 2 cores)
 # Each batch is also appended into an empty log right after (CONTROL=1), and every
-# timed append is preceded by touching PRETOUCH_MB of memory (see pretouch below).
+# timed append is preceded by touching PRETOUCH_MB of memory (pretouch, bench/common.sh).
 # Env:   EVT_BIN (default ../build/bin), BATCHES (10), PER (1000000), SEED (42), REPS (2),
 #        CONTROL (1), PRETOUCH_MB (2048),
 #        ENTITIES (distinct subjects; default 0 = gen-events' default, BATCHES*PER/10),
@@ -32,7 +32,7 @@ SEED=${SEED:-42}
 ENTITIES=${ENTITIES:-0}               # distinct subjects; 0: gen-events' default, a tenth of the events
 REPS=${REPS:-2}
 CONTROL=${CONTROL:-1}                 # 1: also append each batch into an empty log, right after
-PRETOUCH_MB=${PRETOUCH_MB:-2048}      # warm memory touched and freed before each timed append (0: none)
+# PRETOUCH_MB (common.sh, default 2048): warm memory touched and freed before each timed append
 APPEND_FLAGS=${APPEND_FLAGS:-}        # e.g. --idempotent: the same growth check with the id index
 TAIL_RUNS=${TAIL_RUNS:-20}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -57,13 +57,6 @@ cat "$OUT/machine.txt" >&2
 results_header
 printf 'rep\tbatch\tevents_before\tseconds\tevents_per_s\tdata_mdb_MB\tcpu_s\tmax_rss_MB\tmajor_faults\tload1\tuser_s\tsys_s\tcontrol_s\tcontrol_user_s\tcontrol_sys_s\n' > "$OUT/batches.tsv"
 
-# Touches PRETOUCH_MB of fresh memory and frees it. This VM (Firecracker,
-# virtio-balloon) hands memory that has been free for a few seconds back to
-# the host, and the next first touch of such a page is slow: the same
-# 1M-event append into an empty log took 0.34-0.42 s of system time right
-# after a log was deleted and 0.8-1.6 s after a pause. Done before every
-# timed append (growing and control alike), it gives each the same warm pool.
-pretouch() { [ "$PRETOUCH_MB" -gt 0 ] && "$PY" -c "x = b'\\x01' * ($PRETOUCH_MB << 20)"; return 0; }
 # timed_append LOG FILE: sets s (wall), us, ss, cpu, rk (max RSS KiB), mf (major faults)
 timed_append() {
     pretouch
