@@ -27,9 +27,9 @@ done
 # one tsv line per row (median, min, max, events/s, MB/s, RSS MB, and cpu_s = hyperfine's
 # mean user+system time: under load from other processes it moves less than wall time).
 # Touches PRETOUCH_MB (default 2048; 0: off) of fresh memory and frees it.
-# This VM (Firecracker, virtio-balloon) hands memory that has been free for a
-# few seconds back to the host, and the next first touch of such a page is
-# slow: the same 1M-event append into an empty log took 0.34-0.42 s of system
+# On this VM (Firecracker, virtio-balloon) the first touch of memory that has
+# been free for a while is slow (by my reading, free pages are reported back
+# to the host): the same 1M-event append into an empty log took 0.34-0.42 s of system
 # time right after a log was deleted and 0.8-1.6 s after a pause. bench() runs
 # it in every row's prepare step, so every timed run, ours and the peers',
 # starts from the same warm pool.
