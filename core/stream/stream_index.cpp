@@ -140,18 +140,19 @@ Result<HeadList> effective_runs(const std::vector<Block>& runs) {
     return out;
 }
 
-// Heads [from, to) of a sorted list as index segments: one block per piece
-// of at most kSegmentFill heads (of about equal size), keyed by its first
-// slot, the first keyed `first_key`. Built before anything is written, as
-// the subjects may point into the segment being replaced.
-std::vector<std::pair<std::uint64_t, std::string>> segments_of(const HeadList& heads, std::size_t from, std::size_t to,
-                                                               std::uint64_t first_key, std::size_t max_per_piece) {
+// Sorted heads as index segments: one block if they are at most
+// max_per_piece, else pieces of at most kSegmentFill heads (of about equal
+// size), each keyed by its first slot but the first, keyed `first_key`. Built
+// before anything is written, as the subjects may point into the segment
+// being replaced.
+std::vector<std::pair<std::uint64_t, std::string>> segments_of(const HeadList& heads, std::uint64_t first_key,
+                                                               std::size_t max_per_piece) {
     std::vector<std::pair<std::uint64_t, std::string>> out;
-    std::size_t total = to - from;
+    std::size_t total = heads.size();
     if (total == 0) return out;
     std::size_t pieces = total <= max_per_piece ? 1 : (total + kSegmentFill - 1) / kSegmentFill;
     for (std::size_t p = 0; p < pieces; ++p) {
-        std::size_t a = from + total * p / pieces, b = from + total * (p + 1) / pieces;
+        std::size_t a = total * p / pieces, b = total * (p + 1) / pieces;
         std::string block(block_size(heads, a, b), '\0');
         fill_block(block.data(), heads, a, b);
         out.emplace_back(p == 0 ? first_key : heads[a].first.slot, std::move(block));
@@ -528,7 +529,7 @@ Status merge_runs(store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs) {
             merged.push_back(changes[j]);
             ++j;
         }
-        EVT_TRY(put_segments(c, segments_of(merged, 0, merged.size(), lo, kSegmentMax)));
+        EVT_TRY(put_segments(c, segments_of(merged, lo, kSegmentMax)));
     }
     return txn.drop(runs, false);
 }
@@ -567,7 +568,7 @@ Status rebuild_index(store::WriteTxn& txn, MDB_dbi index, std::optional<MDB_dbi>
     EVT_TRY(txn.drop(index, false));
     if (runs) EVT_TRY(txn.drop(*runs, false));
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
-    return put_segments(c, segments_of(list, 0, list.size(), 0, kSegmentFill));
+    return put_segments(c, segments_of(list, 0, kSegmentFill));
 }
 
 Status upgrade_index(store::WriteTxn& txn, MDB_dbi index, std::optional<MDB_dbi> runs) {
@@ -594,7 +595,7 @@ Status each_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs, La
     EVT_ASSIGN(store::Cursor c, store::Cursor::open(txn, index));
     MDB_val k, v;
     bool first = true;
-    std::uint64_t prev = 0;  // the last slot seen in the index
+    std::uint64_t prev = 0;  // the last slot seen in the index (segments are never empty)
     for (MDB_cursor_op op = MDB_FIRST;; op = MDB_NEXT) {
         EVT_ASSIGN(bool more, c.get(k, v, op));
         if (!more) break;
@@ -602,9 +603,10 @@ Status each_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs, La
         if (first ? lo != 0 : lo <= prev)
             return Error{ErrorKind::corrupt, "stream index: segments out of order"};
         EVT_ASSIGN(Block b, Block::parse(store::view(v)));
+        if (b.n == 0) return corrupt_block();
         for (std::size_t i = 0; i < b.n; ++i) {
             std::uint64_t slot = b.slot(i);
-            if (slot < lo || (!first && slot <= prev) || (i > 0 && slot <= b.slot(i - 1)))
+            if (slot < lo || (!first && slot <= prev))
                 return Error{ErrorKind::corrupt, "stream index: heads out of slot order"};
             while (j < changes.size() && changes[j].first.slot < slot) fn(changes[j].first, changes[j].second), ++j;
             if (j < changes.size() && changes[j].first.slot == slot) {
@@ -618,9 +620,6 @@ Status each_head(store::Txn& txn, MDB_dbi index, std::optional<MDB_dbi> runs, La
             prev = slot;
             first = false;
         }
-        if (b.n == 0) return corrupt_block();
-        prev = std::max(prev, lo);
-        first = false;
     }
     for (; j < changes.size(); ++j) fn(changes[j].first, changes[j].second);
     return {};

@@ -26,6 +26,10 @@
 // the runs and the index, and one block write; the index is rewritten only by
 // folds, a segment at a time and only where runs have heads.
 //
+// The id index of `evt-append --idempotent` (e:/f:<topic>) is the same
+// structure, with the event id where a stream head has its subject and the
+// append time where it has its version.
+//
 // Logs of format versions 2 and 3 keep heads in a B-tree keyed by slot (and,
 // in 3, runs of another layout). They are read as they are (Layout::legacy);
 // their first writer converts them (upgrade_index).
@@ -106,7 +110,6 @@ public:
         claimed_.emplace_back(slot, subject);
         if (slot > max_claimed_ || claimed_.size() == 1) max_claimed_ = slot;
     }
-    std::size_t runs() const { return layout_ == Layout::blocks ? runs_.size() : legacy_runs_.size(); }
 
     struct LegacyRun;  // format 3's runs
 

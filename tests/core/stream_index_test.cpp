@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -19,6 +20,19 @@ std::unique_ptr<log::Log> open_log(const TempDir& d) {
     auto r = log::Log::open(d.str(), log::Log::Access::write);
     REQUIRE(r.ok());
     return std::move(r).value();
+}
+
+// Runs fn in one write transaction of a new log, on the stream index and
+// runs of a topic id no topic has (99); fn's Status must be ok.
+void in_index_txn(const std::function<Status(store::WriteTxn&, MDB_dbi index, MDB_dbi runs)>& fn) {
+    TempDir d;
+    auto lg = open_log(d);
+    auto st = lg->write([&](store::WriteTxn& txn) -> Status {
+        EVT_ASSIGN(MDB_dbi index, log::streams_dbi(txn, 99, true));
+        EVT_ASSIGN(MDB_dbi runs, log::runs_dbi(txn, 99, true));
+        return fn(txn, index, runs);
+    });
+    REQUIRE(st.ok());
 }
 
 // The effective heads, as "slot subject version" lines.
@@ -60,11 +74,7 @@ std::uint64_t run_count(store::Txn& txn, MDB_dbi runs) {
 }  // namespace
 
 TEST_CASE("stream heads in runs: colliding subjects keep their slots across runs and the merge") {
-    TempDir d;
-    auto lg = open_log(d);
-    auto st = lg->write([&](store::WriteTxn& txn) -> Status {
-        EVT_ASSIGN(MDB_dbi index, log::streams_dbi(txn, 99, true));
-        EVT_ASSIGN(MDB_dbi runs, log::runs_dbi(txn, 99, true));
+    in_index_txn([&](store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs) -> Status {
         // x and y collide at 100; z's home (101) is where y's probe ended.
         commit(txn, index, runs, {{"x", 100}, {"y", 100}});
         CHECK(heads_text(txn, index, runs) == "100 x 1\n101 y 1\n");
@@ -85,7 +95,6 @@ TEST_CASE("stream heads in runs: colliding subjects keep their slots across runs
               fmt::format("100 x 2\n101 y 2\n102 z {}\n103 w 1\n", kMaxRuns - 1));
         return {};
     });
-    REQUIRE(st.ok());
 }
 
 TEST_CASE("stream versions stay dense over many commits, merges, verify and repair") {
@@ -145,11 +154,7 @@ TEST_CASE("stream versions stay dense over many commits, merges, verify and repa
 }
 
 TEST_CASE("a run shorter than its count says is corrupt, to lookups and to a walk of the heads") {
-    TempDir d;
-    auto lg = open_log(d);
-    auto st = lg->write([&](store::WriteTxn& txn) -> Status {
-        EVT_ASSIGN(MDB_dbi index, log::streams_dbi(txn, 99, true));
-        EVT_ASSIGN(MDB_dbi runs, log::runs_dbi(txn, 99, true));
+    in_index_txn([&](store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs) -> Status {
         std::uint64_t key = 1;
         // count 5, but no entries follow
         EVT_TRY(txn.put(runs, std::string_view(reinterpret_cast<const char*>(&key), 8),
@@ -163,7 +168,6 @@ TEST_CASE("a run shorter than its count says is corrupt, to lookups and to a wal
         CHECK(walk.error().kind == ErrorKind::corrupt);
         return {};
     });
-    REQUIRE(st.ok());
 }
 
 TEST_CASE("a block's lower_bound, galloping from its hint, agrees with std::lower_bound") {
@@ -195,12 +199,8 @@ TEST_CASE("a block's lower_bound, galloping from its hint, agrees with std::lowe
 }
 
 TEST_CASE("folds split full segments; lookups and the walk find every head across the segments") {
-    TempDir d;
-    auto lg = open_log(d);
     std::map<std::string, std::uint64_t> version;  // the model
-    auto st = lg->write([&](store::WriteTxn& txn) -> Status {
-        EVT_ASSIGN(MDB_dbi index, log::streams_dbi(txn, 99, true));
-        EVT_ASSIGN(MDB_dbi runs, log::runs_dbi(txn, 99, true));
+    in_index_txn([&](store::WriteTxn& txn, MDB_dbi index, MDB_dbi runs) -> Status {
         // Subjects in pairs that share a hash (the second probes to +1); pairs 4 apart.
         auto hash_of = [](int i) { return static_cast<std::uint64_t>(i / 2) * 4 + 1000; };
         auto batch = [&](int from, int to) {
@@ -263,5 +263,47 @@ TEST_CASE("folds split full segments; lookups and the walk find every head acros
         CHECK(free.slot == hash_of(4000) + 2);
         return {};
     });
-    REQUIRE(st.ok());
+}
+
+TEST_CASE("segments out of order, or heads out of slot order, are corrupt to a walk and to lookups") {
+    // Puts segments (key, slots) as blocks, in place of the index.
+    auto put = [](store::WriteTxn& txn, MDB_dbi index,
+                  const std::vector<std::pair<std::uint64_t, std::vector<std::uint64_t>>>& segments) -> Status {
+        EVT_TRY(txn.drop(index, false));
+        for (const auto& [key, slots] : segments) {
+            HeadList heads;
+            for (std::uint64_t slot : slots) {
+                Head h;
+                h.slot = slot;
+                heads.emplace_back(h, "s");
+            }
+            std::string value(block_size(heads, 0, heads.size()), '\0');
+            fill_block(value.data(), heads, 0, heads.size());
+            EVT_TRY(txn.put(index, std::string_view(reinterpret_cast<const char*>(&key), 8), value));
+        }
+        return {};
+    };
+    auto walk_error = [](store::WriteTxn& txn, MDB_dbi index) {
+        auto s = each_head(txn, index, std::nullopt, [](const Head&, std::string_view) {});
+        REQUIRE_FALSE(s.ok());
+        CHECK(s.error().kind == ErrorKind::corrupt);
+        return s.error().message;
+    };
+    in_index_txn([&](store::WriteTxn& txn, MDB_dbi index, MDB_dbi) -> Status {
+        EVT_TRY(put(txn, index, {{0, {10}}, {40, {50, 60}}}));  // well formed
+        CHECK(each_head(txn, index, std::nullopt, [](const Head&, std::string_view) {}).ok());
+        EVT_TRY(put(txn, index, {{5, {10}}}));  // the first segment must start at slot 0
+        CHECK(walk_error(txn, index) == "stream index: segments out of order");
+        EVT_ASSIGN(Heads heads, Heads::open(txn, index, std::nullopt));
+        auto h = heads.find("s", 1);
+        REQUIRE_FALSE(h.ok());
+        CHECK(h.error().message == "stream index: the first segment does not start at slot 0");
+        EVT_TRY(put(txn, index, {{0, {10, 3}}}));  // slots must ascend within a block
+        CHECK(walk_error(txn, index) == "stream index: heads out of slot order");
+        EVT_TRY(put(txn, index, {{0, {10, 30}}, {20, {40}}}));  // and stay below the next segment's key
+        CHECK(walk_error(txn, index) == "stream index: segments out of order");
+        EVT_TRY(put(txn, index, {{0, {}}}));  // a segment is never empty
+        CHECK(walk_error(txn, index).rfind("stream index: a block of stream heads is corrupt", 0) == 0);
+        return {};
+    });
 }
