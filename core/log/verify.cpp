@@ -29,7 +29,9 @@ class Verifier {
 public:
     Verifier(Log& log, store::ReadTxn& txn, VerifyReport& r, std::size_t max,
              const std::function<void(std::uint64_t)>& progress)
-        : log_(log), txn_(txn), r_(r), max_(max), progress_(progress) {}
+        : log_(log), txn_(txn), r_(r), max_(max), progress_(progress),
+          // (a log with no format stamp yet is written as the current version)
+          layout_(stream::layout_of_format(r.format ? r.format : kFormatVersion)) {}
 
     Status topic(const TopicConfig& t) {
         ++r_.topics;
@@ -156,9 +158,7 @@ private:
         auto dbi = streams_dbi(txn_, t.id, false);
         if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
         EVT_ASSIGN(auto runs, runs_dbi_if_any(txn_, t.id));
-        EVT_ASSIGN(std::uint32_t format, stored_format(txn_));
-        auto layout = stream::layout_of_format(format);
-        return stream::each_head(txn_, *dbi, runs, layout, [&](const stream::Head& h, std::string_view subject) {
+        return stream::each_head(txn_, *dbi, runs, layout_, [&](const stream::Head& h, std::string_view subject) {
             ++r_.streams;
             if (!h.exists) {
                 problem(t, 0, 0, false, "a stream head is too short");
@@ -200,8 +200,7 @@ private:
             std::string id;  // (format 4)
         };
         std::vector<Entry> entries;
-        EVT_ASSIGN(std::uint32_t format, stored_format(txn_));
-        bool legacy = stream::layout_of_format(format) == stream::Layout::legacy;
+        bool legacy = layout_ == stream::Layout::legacy;
         if (legacy) {
             auto dbi = ids_dbi(txn_, t.id, false);
             if (!dbi.ok()) return dbi.error().kind == ErrorKind::not_found ? Status() : Status(dbi.error());
@@ -325,6 +324,7 @@ private:
     VerifyReport& r_;
     std::size_t max_;
     const std::function<void(std::uint64_t)>& progress_;
+    stream::Layout layout_;  // of the stream and id indexes, by the log's format
     std::vector<Part> parts_;
     std::vector<Deferred> deferred_;
 };
