@@ -3,8 +3,6 @@
 #include "core/log/retention.hpp"
 #include "core/stream/stream_index.hpp"
 
-#include <unordered_map>
-
 #include <algorithm>
 #include <cstdlib>
 #include <charconv>
@@ -184,12 +182,13 @@ Status Log::check_format(bool stamp) {
             EVT_ASSIGN(std::vector<TopicConfig> all, topics(txn));
             for (const TopicConfig& t : all) {
                 auto index = streams_dbi(txn, t.id, false);
-                if (!index.ok() && index.error().kind == ErrorKind::not_found) continue;
-                if (!index.ok()) return index.error();
-                EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
-                EVT_TRY(stream::upgrade_index(txn, *index, runs));
+                if (!index.ok() && index.error().kind != ErrorKind::not_found) return index.error();
+                if (index.ok()) {
+                    EVT_ASSIGN(auto runs, runs_dbi_if_any(txn, t.id));
+                    EVT_TRY(stream::upgrade_index(txn, *index, runs));
+                }
+                EVT_TRY(upgrade_ids(txn, t));
             }
-            for (const TopicConfig& t : all) EVT_TRY(upgrade_ids(txn, t));
         }
         char v[4];
         put_le<std::uint32_t>(v, kFormatVersion);
@@ -206,7 +205,7 @@ Status Log::check_format(bool stamp) {
 Status Log::upgrade_ids(WriteTxn& txn, const TopicConfig& t) {
     auto old = ids_dbi(txn, t.id, false);
     if (!old.ok()) return old.error().kind == ErrorKind::not_found ? Status() : Status(old.error());
-    std::unordered_map<std::string, stream::NewHead> latest;
+    LatestIds latest;
     {
         EVT_ASSIGN(Cursor c, Cursor::open(txn, *old));
         MDB_val k, v;
@@ -222,17 +221,10 @@ Status Log::upgrade_ids(WriteTxn& txn, const TopicConfig& t) {
             if (p < t.partitions) {
                 EVT_ASSIGN(found, record_at(txn, t, p, off, rec));
             }
-            if (!found) continue;
-            std::string id = stored_event_id(rec.json);
-            if (id.empty() || id.size() > 0xffff) continue;
-            auto time = static_cast<std::uint64_t>(rec.time);
-            auto [it, fresh] = latest.try_emplace(id, stream::NewHead{id, time, p, off});
-            if (!fresh && time >= it->second.version) it->second = stream::NewHead{id, time, p, off};
+            if (found) latest.add(rec.json, rec.time, p, off);
         }
     }
-    std::vector<stream::NewHead> heads;
-    heads.reserve(latest.size());
-    for (auto& [id, h] : latest) heads.push_back(std::move(h));
+    std::vector<stream::NewHead> heads = latest.take();
     EVT_ASSIGN(MDB_dbi index, id_heads_dbi(txn, t.id, true));
     EVT_ASSIGN(auto runs, id_runs_dbi_if_any(txn, t.id));
     EVT_TRY(stream::rebuild_index(txn, index, runs, std::move(heads)));

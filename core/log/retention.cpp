@@ -1,12 +1,9 @@
 #include "core/log/retention.hpp"
 
-#include "core/stream/stream_index.hpp"
-
 #include <simdjson.h>
 
 #include <cstring>
 #include <limits>
-#include <unordered_map>
 
 #include "core/util/hash.hpp"
 
@@ -298,6 +295,22 @@ std::string stored_event_id(std::string_view json) {
     return std::string(id);
 }
 
+void LatestIds::add(std::string_view json, Micros time, std::uint32_t partition, std::uint64_t offset) {
+    std::string id = stored_event_id(json);
+    if (id.empty() || id.size() > 0xffff) return;
+    stream::NewHead n{id, static_cast<std::uint64_t>(time), partition, offset};
+    auto [it, fresh] = latest_.try_emplace(std::move(id), n);
+    if (!fresh && n.version >= it->second.version) it->second = std::move(n);
+}
+
+std::vector<stream::NewHead> LatestIds::take() {
+    std::vector<stream::NewHead> out;
+    out.reserve(latest_.size());
+    for (auto& [id, n] : latest_) out.push_back(std::move(n));
+    latest_.clear();
+    return out;
+}
+
 Result<std::uint64_t> drop_stale_ids(Log& log, WriteTxn& txn, const TopicConfig& t, bool check_ids) {
     auto index = id_heads_dbi(txn, t.id, false);
     if (!index.ok()) return index.error().kind == ErrorKind::not_found ? Result<std::uint64_t>(0) : index.error();
@@ -327,7 +340,7 @@ Result<std::uint64_t> drop_stale_ids(Log& log, WriteTxn& txn, const TopicConfig&
         // A corrupt block: with check_ids (evt-check --repair) the index is
         // rebuilt from the ids of every record of the topic, the latest of each.
         if (walked.error().kind != ErrorKind::corrupt || !check_ids) return walked.error();
-        std::unordered_map<std::string, stream::NewHead> latest;
+        LatestIds latest;
         for (std::uint32_t p = 0; p < t.partitions; ++p) {
             auto dbi = records_dbi(txn, t.id, p, false);
             if (!dbi.ok()) continue;
@@ -337,16 +350,10 @@ Result<std::uint64_t> drop_stale_ids(Log& log, WriteTxn& txn, const TopicConfig&
                 EVT_ASSIGN(bool more, c.get(k, v, op));
                 if (!more) break;
                 RecordView rec;
-                if (!decode_record(store::view(v), rec)) continue;
-                std::string id = stored_event_id(rec.json);
-                if (id.empty() || id.size() > 0xffff) continue;
-                stream::NewHead n{id, static_cast<std::uint64_t>(rec.time), p, offset_of(k.mv_data)};
-                auto [it, fresh] = latest.try_emplace(id, n);
-                if (!fresh && n.version >= it->second.version) it->second = n;
+                if (decode_record(store::view(v), rec)) latest.add(rec.json, rec.time, p, offset_of(k.mv_data));
             }
         }
-        keep.clear();
-        for (auto& [id, n] : latest) keep.push_back(std::move(n));
+        keep = latest.take();
         dropped = 0;
     } else if (dropped == 0) {
         return dropped;

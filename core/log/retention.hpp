@@ -29,9 +29,11 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/log/log.hpp"
+#include "core/stream/stream_index.hpp"
 
 namespace evt::log {
 
@@ -89,6 +91,18 @@ private:
 
 // The `id` of a stored event's canonical JSON ("" if it has none).
 std::string stored_event_id(std::string_view json);
+
+// The latest record of each event id among those added: the heads an id
+// index is rebuilt from (ids that are empty or longer than 65535 bytes are
+// left out, as an id index cannot hold them).
+class LatestIds {
+public:
+    void add(std::string_view json, Micros time, std::uint32_t partition, std::uint64_t offset);
+    std::vector<stream::NewHead> take();
+
+private:
+    std::unordered_map<std::string, stream::NewHead> latest_;
+};
 
 // Deletes the id-index heads whose record is gone; with `check_ids` also
 // those that do not match their record's id and append time (and rebuilds a

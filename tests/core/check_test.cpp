@@ -184,6 +184,27 @@ TEST_CASE("an id-index entry that names another record is found; repair drops it
     CHECK(f.problems().empty());
 }
 
+TEST_CASE("a corrupt id index stops verify; repair rebuilds it from the records' ids") {
+    Fixture f(TopicOptions{3}, true);
+    f.fold_heads(true);
+    f.edit(id_heads_db(f.t.id), MDB_INTEGERKEY, [&](MDB_txn* txn, MDB_dbi dbi) {
+        std::uint64_t key = 0;
+        char value[8] = {};
+        put_le<std::uint32_t>(value, 1000);  // 1000 heads claimed, none there
+        MDB_val k{8, &key}, v{8, value};
+        REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+    });
+    auto bad = verify(*f.lg, {});
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().kind == ErrorKind::corrupt);
+    auto r = repair(*f.lg, {});
+    REQUIRE(r.ok());
+    auto v = verify(*f.lg, {});
+    REQUIRE(v.ok());
+    CHECK(v->problems.empty());
+    CHECK(v->ids == 60);
+}
+
 TEST_CASE("compacted topics: gaps are fine, a lost key-index entry is not") {
     TopicOptions to{1};
     to.compact = true;
