@@ -548,6 +548,16 @@ old_log() {  # old_log VERSION [SUFFIX]
   assert_eq "$(count_events orders)" 62
 }
 
+@test "--idempotent: an id over 65535 bytes is a bad line (65), though without --idempotent it is stored" {
+  python3 -c 'import json; print(json.dumps({"id": "ok-1", "source": "/s", "type": "T"})); print(json.dumps({"id": "x" * 70000, "source": "/s", "type": "T"}))' > long-id.ndjson
+  run --separate-stderr "$APPEND" -t t --idempotent --max-bytes 1MiB < long-id.ndjson
+  [ "$status" -eq 65 ]
+  assert_eq "$stderr" "evt-append: error: line 2: 'id' is longer than 65535 bytes (1 event before it stored)"
+  assert_eq "$(count_events t)" 1
+  "$APPEND" -t u --max-bytes 1MiB < long-id.ndjson
+  assert_eq "$(count_events u)" 2
+}
+
 @test "four writers racing to open a version-3 log: one converts it, all append, every stream stays dense" {
   old_log 3
   for w in 1 2 3 4; do
