@@ -12,7 +12,7 @@
 namespace {
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string topic;
     std::vector<std::string> files;
     std::uint32_t partitions = 1;
@@ -31,6 +31,7 @@ struct Options {
     bool keep_position = false;
     std::string catalog;
     std::string max_size;
+    std::string binding;
 };
 
 evt::Result<int> run(const Options& o) {
@@ -70,11 +71,14 @@ evt::Result<int> run(const Options& o) {
                     : o.skip_bad || !o.rejects.empty() ? BadLines::skip_bad
                                                        : BadLines::prefix;
 
+    backend::OpenOptions open;
+    open.access = backend::Access::write;
     if (!o.max_size.empty()) {
-        EVT_ASSIGN(auto limit, parse_size(o.max_size));
-        store::Env::set_max_size(limit);
+        EVT_ASSIGN(open.max_size, parse_size(o.max_size));
     }
-    EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::write));
+    open.binding = o.binding;
+    ao.atomic = o.atomic;
+    EVT_ASSIGN(auto lg, tool::open_log(o.log, open));
     log::TopicOptions to;
     to.partitions = o.partitions;
     ao.create = to;
@@ -117,6 +121,7 @@ evt::Result<int> run(const Options& o) {
     auto report = backend::ingest(in, codec, *producer, sync, mode, hooks);
     EVT_TRY(out.flush());
     if (!report.ok()) return std::move(report).error();
+    for (const std::string& n : producer->notes()) tool::warn(n);
     if (report->duplicates)
         tool::warn(fmt::format("skipped {} duplicate event{} (--idempotent)", report->duplicates,
                                report->duplicates == 1 ? "" : "s"));
@@ -158,6 +163,9 @@ int main(int argc, char** argv) {
         app.add_flag("--keep-position", o->keep_position, "keep evttopic/evtpartition/... attributes on input");
         app.add_option("--max-size", o->max_size, "let the log's map grow to SIZE at most (default: the free disk)")
             ->check(evt::tool::Size);
+        app.add_option("--binding", o->binding,
+                       "Kafka: the CloudEvents binding mode, structured (default) or binary (ce_* headers)")
+            ->check(CLI::IsMember({"structured", "binary"}));
         app.add_option("--catalog", o->catalog,
                        "reject events whose type is not in this catalog or whose data lacks its required fields");
         return [o] { return run(*o); };

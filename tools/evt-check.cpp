@@ -15,7 +15,7 @@ using evt::Result;
 namespace log = evt::log;
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::vector<std::string> topics;
     std::string format = "text";
     std::size_t max_problems = 1000;
@@ -79,7 +79,8 @@ Result<int> report(log::Log& lg, const Options& o, const std::string& what) {
 }
 
 Result<int> backup(const Options& o) {
-    EVT_ASSIGN(auto lg, log::Log::open(evt::tool::resolve_log(o.log), log::Log::Access::read));
+    EVT_ASSIGN(auto be, evt::tool::open_log(o.log, evt::backend::Access::read));
+    EVT_ASSIGN(log::Log * lg, evt::backend::require_embedded(*be, "evt-check --backup"));
     EVT_TRY(log::backup(*lg, o.backup));
     evt::tool::note(fmt::format("copied the log into '{}'; verifying the copy", o.backup));
     EVT_ASSIGN(auto copy, log::Log::open(o.backup, log::Log::Access::read));
@@ -89,12 +90,16 @@ Result<int> backup(const Options& o) {
 Result<int> run(const Options& o) {
     if (!o.backup.empty()) return backup(o);
     std::string path = evt::tool::resolve_log(o.log);
+    auto access = o.gc || o.repair ? evt::backend::Access::write : evt::backend::Access::read;
+    EVT_ASSIGN(auto be, evt::tool::open_log(o.log, access));
+    EVT_ASSIGN(log::Log * lg, evt::backend::require_embedded(*be, "evt-check"));
     if (o.compact_file) {
+        be.reset();  // compaction needs the log to itself
         EVT_ASSIGN(auto r, log::compact_file(path));
         evt::tool::note(fmt::format("compacted '{}': {} -> {}", path, evt::format_size(r.before), evt::format_size(r.after)));
+        EVT_ASSIGN(be, evt::tool::open_log(o.log, access));
+        lg = be->embedded();
     }
-    bool write = o.gc || o.repair;
-    EVT_ASSIGN(auto lg, log::Log::open(path, write ? log::Log::Access::write : log::Log::Access::read));
     if (o.repair) {
         EVT_ASSIGN(log::RepairReport r, log::repair(*lg, o.topics));
         evt::tool::note(fmt::format("repaired: {} stream heads, {} keys, {} tombstones rebuilt; {} id entries dropped",

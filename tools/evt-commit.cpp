@@ -5,7 +5,7 @@
 namespace {
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string group;
     std::vector<std::string> files;
     bool quiet = false;
@@ -13,9 +13,9 @@ struct Options {
 
 evt::Result<int> run(const Options& o) {
     using namespace evt;
-    EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::write));
+    EVT_ASSIGN(auto lg, tool::open_log(o.log, backend::Access::write));
     cli::LineReader in(o.files, std::size_t{64} << 20);
-    EVT_ASSIGN(group::CommitReport r, group::commit_events(*lg, o.group, in));
+    EVT_ASSIGN(group::CommitReport r, lg->commit_events(o.group, in));
     if (!o.quiet)
         tool::note(fmt::format("{} events read; offsets advanced by {}, {} acked, {} already settled", r.lines,
                                r.advanced, r.acked, r.ignored));

@@ -5,6 +5,7 @@
 #include "core/cli/output.hpp"
 #include "core/event/format.hpp"
 #include "core/group/consumer.hpp"
+#include "core/backend/backend.hpp"
 #include "tools/common/runner.hpp"
 
 namespace {
@@ -13,7 +14,7 @@ volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     evt::group::ConsumerOptions c;
     std::string mode = "log", assign = "range", from = "earliest", commit = "auto";
     std::string session_timeout = "10s", visibility = "30s";
@@ -37,12 +38,14 @@ evt::Result<int> run(Options& o) {
         EVT_ASSIGN(cmd, cli::Command::parse(o.exec, o.shell));
         if (!c.auto_commit) return Error{ErrorKind::usage, "--exec commits what it handled: it takes no --commit none"};
     }
-    EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::write));
+    if (c.assignor == "cooperative-sticky" || o.assign == "cooperative-sticky") c.assignor = "cooperative-sticky";
+    EVT_ASSIGN(auto lg, tool::open_log(o.log, backend::Access::write));
+    if (!c.assignor.empty() && lg->embedded())
+        return Error{ErrorKind::usage, "--assign cooperative-sticky is Kafka's assignor; the embedded log has range and roundrobin"};
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     cli::Output out;
     std::string topic_json = event::json_escape_string(c.topic), line;
-    group::Consumer consumer(*lg, c);
     group::Handler handler = [&](const log::RecordView& r, std::uint32_t delivery) -> Result<bool> {
         event::PositionExtras extras{0, c.mode == group::Mode::queue ? delivery : 0u};
         if (!cmd) {
@@ -65,7 +68,7 @@ evt::Result<int> run(Options& o) {
     hooks.stop = [] { return g_stop != 0; };
     hooks.note = [](const std::string& m) { tool::note(m); };
     hooks.warn = [](const std::string& m) { tool::warn(m); };
-    EVT_TRY(consumer.run(handler, hooks));
+    EVT_TRY(lg->consume(c, handler, hooks));
     EVT_TRY(out.flush());
     return 0;
 }
@@ -83,8 +86,8 @@ int main(int argc, char** argv) {
         app.add_option("-g,--group", c.group, "the consumer group")->required();
         app.add_option("--mode", o->mode, "log (pub-sub, default) or queue (work queue)")
             ->check(CLI::IsMember({"log", "queue"}));
-        app.add_option("--assign", o->assign, "log mode: range (default) or roundrobin, as in Kafka")
-            ->check(CLI::IsMember({"range", "roundrobin"}));
+        app.add_option("--assign", o->assign, "log mode: range (default), roundrobin, or (Kafka) cooperative-sticky")
+            ->check(CLI::IsMember({"range", "roundrobin", "cooperative-sticky"}));
         app.add_option("--session-timeout", o->session_timeout, "a member silent this long is dead (default 10s)")
             ->check(evt::tool::Duration);
         app.add_option("--from", o->from, "earliest (default) or latest, for partitions with no commit")

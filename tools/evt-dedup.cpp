@@ -5,7 +5,7 @@
 namespace {
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::vector<std::string> files;
     std::vector<std::string> keys;
     std::string store;
@@ -29,14 +29,16 @@ evt::Result<int> run(const Options& o) {
     if (!o.window.empty()) {
         EVT_ASSIGN(d.window, parse_duration(o.window));
     }
-    std::unique_ptr<log::Log> lg;
+    std::unique_ptr<backend::Backend> be;
+    log::Log* lg = nullptr;
     if (!o.store.empty()) {
-        EVT_ASSIGN(lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::write));
+        EVT_ASSIGN(be, tool::open_log(o.log, backend::Access::write));
+        EVT_ASSIGN(lg, backend::require_embedded(*be, "evt-dedup --store"));
     }
     cli::LineReader in(o.files, std::size_t{64} << 20);
     cli::Output out;
     dedup::Stats st;
-    Status s = dedup::run(d, in, out, lg.get(), [](const std::string& m) { tool::warn(m); }, st);
+    Status s = dedup::run(d, in, out, lg, [](const std::string& m) { tool::warn(m); }, st);
     if (o.stats)  // also when the run stopped early: what it did
         tool::note(fmt::format("stats: {} lines, {} unique, {} duplicates, {} without a key, {} written", st.lines,
                                st.unique, st.duplicates, st.missing, st.emitted));

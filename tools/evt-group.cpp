@@ -11,7 +11,7 @@ using evt::Result;
 namespace group = evt::group;
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string name;
     std::string topic;
     std::string to;
@@ -19,9 +19,8 @@ struct Options {
     bool execute = false;
 };
 
-Result<std::unique_ptr<evt::log::Log>> open(const Options& o, bool write) {
-    return evt::log::Log::open(evt::tool::resolve_log(o.log),
-                               write ? evt::log::Log::Access::write : evt::log::Log::Access::read);
+Result<std::unique_ptr<evt::backend::Backend>> open(const Options& o, bool write) {
+    return evt::tool::open_log(o.log, write ? evt::backend::Access::write : evt::backend::Access::read);
 }
 
 std::string opt(const std::optional<std::uint64_t>& v) { return v ? std::to_string(*v) : "-"; }
@@ -30,7 +29,7 @@ nlohmann::json to_json(const group::GroupView& v) {
     nlohmann::json parts = nlohmann::json::array(), members = nlohmann::json::array();
     for (const auto& m : v.members) members.push_back({{"id", m.id}, {"host", m.host}, {"pid", m.pid}});
     for (const auto& r : v.partitions) {
-        nlohmann::json j = {{"topic", v.state.topic}, {"partition", r.partition}, {"log_end", r.log_end}, {"lag", r.lag}};
+        nlohmann::json j = {{"topic", r.topic.empty() ? v.state.topic : r.topic}, {"partition", r.partition}, {"log_end", r.log_end}, {"lag", r.lag}};
         j["committed"] = r.committed ? nlohmann::json(*r.committed) : nlohmann::json();
         j["member"] = r.member.empty() ? nlohmann::json() : nlohmann::json(r.member);
         if (v.state.mode == group::Mode::queue) j["in_flight"] = r.in_flight;
@@ -53,7 +52,7 @@ Result<int> list(const Options& o) {
     auto lg = open(o, false);
     if (!lg.ok() && lg.error().kind == evt::ErrorKind::not_found) return 0;  // no log: no groups
     if (!lg.ok()) return lg.error();
-    EVT_ASSIGN(auto groups, group::list_groups(**lg));
+    EVT_ASSIGN(auto groups, (*lg)->list_groups());
     if (o.format == "json") {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& g : groups) arr.push_back(to_json(g));
@@ -73,7 +72,8 @@ Result<int> list(const Options& o) {
 
 Result<int> describe(const Options& o) {
     EVT_ASSIGN(auto lg, open(o, false));
-    EVT_ASSIGN(group::GroupView v, group::describe_group(*lg, o.name));
+    EVT_ASSIGN(group::GroupView v, lg->describe_group(o.name));
+    if (!v.note.empty()) evt::tool::note(v.note);
     if (o.format == "json") {
         evt::tool::write_out(to_json(v).dump() + "\n");
         return 0;
@@ -102,8 +102,10 @@ Result<int> describe(const Options& o) {
     }
     evt::cli::Table t(head, {false, true, false, false, true, true, true, true, true, true});
     for (const auto& r : v.partitions) {
-        std::vector<std::string> row = {v.state.topic, std::to_string(r.partition), r.member.empty() ? "-" : r.member,
-                                        r.pid ? fmt::format("{}/{}", r.host, r.pid) : "-", opt(r.committed),
+        std::vector<std::string> row = {r.topic.empty() ? v.state.topic : r.topic, std::to_string(r.partition),
+                                        r.member.empty() ? "-" : r.member,
+                                        r.pid ? fmt::format("{}/{}", r.host, r.pid) : r.host.empty() ? "-" : r.host,
+                                        opt(r.committed),
                                         std::to_string(r.log_end), std::to_string(r.lag)};
         if (queue) row.push_back(std::to_string(r.in_flight));
         if (v.retention) {
@@ -124,7 +126,7 @@ Result<int> describe(const Options& o) {
 
 Result<int> reset(const Options& o) {
     EVT_ASSIGN(auto lg, open(o, true));
-    EVT_ASSIGN(auto rows, group::reset_group(*lg, o.name, o.topic, o.to, o.execute));
+    EVT_ASSIGN(auto rows, lg->reset_group(o.name, o.topic, o.to, o.execute));
     evt::cli::Table t({"TOPIC", "PARTITION", "CURRENT", "NEW"}, {false, true, true, true});
     for (const auto& r : rows) t.add({o.topic, std::to_string(r.partition), opt(r.current), std::to_string(r.target)});
     evt::tool::write_out(t.render());
@@ -134,7 +136,7 @@ Result<int> reset(const Options& o) {
 
 Result<int> remove(const Options& o) {
     EVT_ASSIGN(auto lg, open(o, true));
-    EVT_TRY(group::delete_group(*lg, o.name));
+    EVT_TRY(lg->delete_group(o.name));
     evt::tool::note(fmt::format("deleted group '{}'", o.name));
     return 0;
 }

@@ -13,7 +13,7 @@ using evt::Result;
 namespace outbox = evt::outbox;
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string db;
     std::string table = "outbox";
     std::string topic;
@@ -87,7 +87,7 @@ Result<int> relay(const Options& o) {
     evt::log::TopicOptions to;
     to.partitions = o.partitions;
     ao.create = to;
-    EVT_ASSIGN(auto lg, evt::backend::open(evt::tool::resolve_log(o.log), evt::backend::Access::write));
+    EVT_ASSIGN(auto lg, evt::tool::open_log(o.log, evt::backend::Access::write));
     EVT_ASSIGN(auto producer, lg->producer(o.topic, ao, evt::backend::Sync::batch));
 
     outbox::OpenOptions oo;

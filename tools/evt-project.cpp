@@ -13,7 +13,7 @@ volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string spec;
     bool rebuild = false;
     bool follow = false;
@@ -32,7 +32,8 @@ evt::Result<int> run(const Options& o) {
     if (!o.drop.empty()) {
         if (!o.spec.empty() || o.rebuild || o.follow || !o.until.empty() || !o.to.empty())
             return Error{ErrorKind::usage, "--drop NAME takes no spec and no other flag"};
-        EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::write));
+        EVT_ASSIGN(auto be, tool::open_log(o.log, backend::Access::write));
+        EVT_ASSIGN(log::Log * lg, backend::require_embedded(*be, "evt-project"));
         EVT_TRY(project::drop_model(*lg, o.drop));
         if (!o.quiet) tool::note(fmt::format("dropped read model '{}'", o.drop));
         return 0;
@@ -72,7 +73,8 @@ evt::Result<int> run(const Options& o) {
         std::signal(SIGTERM, on_signal);
         fo.stop = [] { return g_stop != 0; };
     }
-    EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::write));
+    EVT_ASSIGN(auto be, tool::open_log(o.log, backend::Access::write));
+    EVT_ASSIGN(log::Log * lg, backend::require_embedded(*be, "evt-project"));
     auto r = project::fold(*lg, spec, fo);
     progress.finish();
     EVT_TRY(r);

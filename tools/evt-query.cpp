@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string name;
     std::string key;
     bool has_key = false;
@@ -97,7 +97,8 @@ evt::Result<int> list(const Options& o, evt::log::Log& lg) {
 
 evt::Result<int> run(const Options& o) {
     using namespace evt;
-    EVT_ASSIGN(auto lg, log::Log::open(tool::resolve_log(o.log), log::Log::Access::read));
+    EVT_ASSIGN(auto be, tool::open_log(o.log, backend::Access::read));
+    EVT_ASSIGN(log::Log * lg, backend::require_embedded(*be, "evt-query"));
     if (o.list) {
         if (!o.name.empty() || !o.where.empty() || !o.sort.empty())
             return Error{ErrorKind::usage, "--list takes no NAME, --where or --sort"};

@@ -9,7 +9,7 @@
 namespace {
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string topic;
     std::string from = "beginning";
     std::string to;
@@ -51,7 +51,7 @@ evt::Result<int> run(const Options& o) {
     if (!o.stream.empty() && (o.from != "beginning" || !o.to.empty() || !o.partitions.empty() || o.by_partition))
         return Error{ErrorKind::usage, "--stream reads a whole stream: it takes no --from, --to, --partition or --by-partition"};
 
-    EVT_ASSIGN(auto lg, backend::open(tool::resolve_log(o.log), backend::Access::read));
+    EVT_ASSIGN(auto lg, tool::open_log(o.log, backend::Access::read));
     cli::Output out;
     out.stream_to_pipe();  // nothing is committed after a flush here
     std::string topic_json = event::json_escape_string(o.topic);

@@ -21,7 +21,7 @@ volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::vector<std::string> files;
     std::string file;
     std::string format;
@@ -126,7 +126,8 @@ Result<int> simulate(const Options& o) {
 
 Result<int> run(const Options& o) {
     EVT_ASSIGN(saga::Parsed p, definition(o.file, true));
-    EVT_ASSIGN(auto lg, evt::log::Log::open(evt::tool::resolve_log(o.log), evt::log::Log::Access::write));
+    EVT_ASSIGN(auto be, evt::tool::open_log(o.log, evt::backend::Access::write));
+    EVT_ASSIGN(evt::log::Log * lg, evt::backend::require_embedded(*be, "evt-saga run"));
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     saga::RunOptions ro;
@@ -155,7 +156,8 @@ std::string step_of(const saga::Definition& d, const saga::Instance& in) {
 
 Result<int> status(const Options& o) {
     EVT_ASSIGN(saga::Parsed p, definition(o.file, false));
-    EVT_ASSIGN(auto lg, evt::log::Log::open(evt::tool::resolve_log(o.log), evt::log::Log::Access::read));
+    EVT_ASSIGN(auto be, evt::tool::open_log(o.log, evt::backend::Access::read));
+    EVT_ASSIGN(evt::log::Log * lg, evt::backend::require_embedded(*be, "evt-saga status"));
     const saga::Definition& d = p.def;
     if (!o.id.empty()) {
         EVT_ASSIGN(auto h, saga::instance_history(*lg, d, o.id));

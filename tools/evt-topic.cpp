@@ -13,7 +13,7 @@ using evt::Result;
 namespace log = evt::log;
 
 struct Options {
-    std::string log;
+    evt::tool::LogFlags log;
     std::string name;
     std::uint32_t partitions = 1;
     std::string retention;
@@ -25,10 +25,10 @@ struct Options {
 };
 
 Result<std::unique_ptr<evt::backend::Backend>> open(const Options& o, evt::backend::Access a) {
-    return evt::backend::open(evt::tool::resolve_log(o.log), a);
+    return evt::tool::open_log(o.log, a);
 }
 
-std::string time_or_dash(evt::Micros t, std::uint64_t count) { return count ? evt::format_time_ms(t) : "-"; }
+std::string time_or_dash(evt::Micros t, std::uint64_t count) { return count && t ? evt::format_time_ms(t) : "-"; }
 
 Result<int> create(const Options& o) {
     log::TopicOptions to;

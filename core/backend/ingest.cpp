@@ -199,6 +199,10 @@ Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Producer& 
         h.give_back(std::move(batch));
     }
     reader.join();
+    if (!failure) {
+        Status f = producer.finish();
+        if (!f.ok()) failure = f.error();
+    }
     report.lines = counts.lines;
     report.rejected = counts.rejected;
     if (failure) return *failure;

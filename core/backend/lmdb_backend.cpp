@@ -22,6 +22,10 @@ public:
     explicit LmdbBackend(std::unique_ptr<log::Log> lg) : log_(std::move(lg)) {}
 
     std::string location() const override { return log_->path(); }
+    std::string_view name() const override { return "the embedded log"; }
+    bool supports(Feature) const override { return true; }
+    log::Log* embedded() override { return log_.get(); }
+
     Result<log::TopicConfig> create_topic(std::string_view n, const log::TopicOptions& o) override {
         return log_->create_topic(n, o);
     }
@@ -69,19 +73,35 @@ public:
         return log::read_stream(*log_, topic, subject, o, fn, hooks);
     }
 
+    Status consume(const group::ConsumerOptions& o, const group::Handler& handler,
+                   const group::ConsumerHooks& hooks) override {
+        group::Consumer consumer(*log_, o);
+        return consumer.run(handler, hooks);
+    }
+    Result<group::CommitReport> commit_events(std::string_view g, cli::LineReader& in) override {
+        return group::commit_events(*log_, g, in);
+    }
+    Result<std::vector<group::GroupView>> list_groups() override { return group::list_groups(*log_); }
+    Result<group::GroupView> describe_group(std::string_view g) override { return group::describe_group(*log_, g); }
+    Result<std::vector<group::ResetRow>> reset_group(std::string_view g, std::string_view topic, std::string_view spec,
+                                                     bool execute) override {
+        return group::reset_group(*log_, g, topic, spec, execute);
+    }
+    Status delete_group(std::string_view g) override { return group::delete_group(*log_, g); }
+
 private:
     std::unique_ptr<log::Log> log_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> open(const std::string& location, Access access) {
-    if (location.rfind("kafka://", 0) == 0)
-        return make_error(ErrorKind::unavailable,
-                          "'{}': this build of evt has no Kafka backend; use a log directory", location);
-    EVT_ASSIGN(auto lg, log::Log::open(location, access == Access::write ? log::Log::Access::write
-                                                                         : log::Log::Access::read));
-    return std::unique_ptr<Backend>(new LmdbBackend(std::move(lg)));
+std::unique_ptr<Backend> over(std::unique_ptr<log::Log> lg) { return std::make_unique<LmdbBackend>(std::move(lg)); }
+
+Result<std::unique_ptr<Backend>> open_embedded(const std::string& location, const OpenOptions& o) {
+    EVT_ASSIGN(auto lg, log::Log::open(location, o.access == Access::write ? log::Log::Access::write
+                                                                           : log::Log::Access::read));
+    lg->env().set_max_size(o.max_size);
+    return over(std::move(lg));
 }
 
 }  // namespace evt::backend

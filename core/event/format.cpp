@@ -119,6 +119,7 @@ Result<TextFormat> TextFormat::compile(std::string_view f) {
             case 's': p = Piece::event; break;
             case 'T': p = Piece::time_ms; break;
             case 'S': p = Piece::size; break;
+            case 'h': p = Piece::headers; break;
             case '%': lit += '%'; continue;
             default:
                 return make_error(ErrorKind::usage,
@@ -147,6 +148,7 @@ void TextFormat::render(std::string& out, std::string_view topic, const log::Rec
         case Piece::event: out.append(r.json); break;
         case Piece::time_ms: append_uint(out, static_cast<std::uint64_t>(r.time / 1000)); break;
         case Piece::size: append_uint(out, r.json.size()); break;
+        case Piece::headers: out.append(r.headers); break;
         }
     }
 }

@@ -7,6 +7,7 @@
 //
 // Format tokens: %t topic, %p partition, %o offset, %k key, %s the event (with
 // no position attributes), %T append time in ms, %S the event's size in bytes,
+// %h the record's headers as name=value,... (Kafka; empty on the embedded log),
 // %% a percent sign; escapes \n \t \\ . Unknown tokens are a usage error.
 #pragma once
 
@@ -37,7 +38,7 @@ public:
     void render(std::string& out, std::string_view topic, const log::RecordView& r) const;
 
 private:
-    enum class Piece { literal, topic, partition, offset, key, event, time_ms, size };
+    enum class Piece { literal, topic, partition, offset, key, event, time_ms, size, headers };
     std::vector<std::pair<Piece, std::string>> pieces_;
 };
 

@@ -10,6 +10,35 @@
 
 namespace evt::group {
 
+Result<std::uint64_t> reset_target(std::string_view spec, std::uint64_t start, std::uint64_t end,
+                                   std::optional<std::uint64_t> current,
+                                   const std::function<Result<std::uint64_t>(Micros)>& seek_time) {
+    auto clamp = [&](std::uint64_t x) { return std::clamp(x, start, end); };
+    if (spec == "earliest") return start;
+    if (spec == "latest") return end;
+    if (spec.rfind("shift:", 0) == 0) {
+        std::string_view n = spec.substr(6);
+        bool neg = !n.empty() && n[0] == '-';
+        if (!n.empty() && (n[0] == '-' || n[0] == '+')) n.remove_prefix(1);
+        std::uint64_t k = 0;
+        auto r = std::from_chars(n.data(), n.data() + n.size(), k);
+        if (n.empty() || r.ec != std::errc() || r.ptr != n.data() + n.size())
+            return make_error(ErrorKind::usage, "invalid reset spec '{}'", spec);
+        std::uint64_t base = current ? *current : start;
+        return clamp(neg ? (base > k ? base - k : 0) : base + k);
+    }
+    if (!spec.empty() && spec[0] == '@') {
+        EVT_ASSIGN(Micros at, parse_time(spec.substr(1), now_micros()));
+        return seek_time(at);
+    }
+    std::uint64_t n = 0;
+    auto r = std::from_chars(spec.data(), spec.data() + spec.size(), n);
+    if (spec.empty() || r.ec != std::errc() || r.ptr != spec.data() + spec.size())
+        return make_error(ErrorKind::usage, "invalid reset spec '{}' (earliest, latest, N, @TIME or shift:-N)", spec);
+    return clamp(n);
+}
+
+
 namespace {
 
 Result<GroupView> view(log::Log& lg, store::Txn& txn, GroupStore& gs, const GroupState& s) {
@@ -56,29 +85,7 @@ Result<GroupView> view(log::Log& lg, store::Txn& txn, GroupStore& gs, const Grou
 Result<std::uint64_t> reset_target(log::Log& lg, store::Txn& txn, const log::TopicConfig& t, std::uint32_t p,
                                    std::optional<std::uint64_t> current, std::string_view spec) {
     EVT_ASSIGN(log::PartitionInfo info, lg.partition_info(txn, t, p));
-    auto clamp = [&](std::uint64_t x) { return std::clamp(x, info.start, info.end); };
-    if (spec == "earliest") return info.start;
-    if (spec == "latest") return info.end;
-    if (spec.rfind("shift:", 0) == 0) {
-        std::string_view n = spec.substr(6);
-        bool neg = !n.empty() && n[0] == '-';
-        if (!n.empty() && (n[0] == '-' || n[0] == '+')) n.remove_prefix(1);
-        std::uint64_t k = 0;
-        auto r = std::from_chars(n.data(), n.data() + n.size(), k);
-        if (n.empty() || r.ec != std::errc() || r.ptr != n.data() + n.size())
-            return make_error(ErrorKind::usage, "invalid reset spec '{}'", spec);
-        std::uint64_t base = current ? *current : info.start;
-        return clamp(neg ? (base > k ? base - k : 0) : base + k);
-    }
-    if (!spec.empty() && spec[0] == '@') {
-        EVT_ASSIGN(Micros at, parse_time(spec.substr(1), now_micros()));
-        return lg.seek_time(txn, t, p, at);
-    }
-    std::uint64_t n = 0;
-    auto r = std::from_chars(spec.data(), spec.data() + spec.size(), n);
-    if (spec.empty() || r.ec != std::errc() || r.ptr != spec.data() + spec.size())
-        return make_error(ErrorKind::usage, "invalid reset spec '{}' (earliest, latest, N, @TIME or shift:-N)", spec);
-    return clamp(n);
+    return group::reset_target(spec, info.start, info.end, current, [&](Micros at) { return lg.seek_time(txn, t, p, at); });
 }
 
 Status refuse_if_live(GroupStore& gs, store::Txn& txn, std::string_view group, const char* what) {

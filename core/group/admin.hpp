@@ -30,6 +30,7 @@ struct PartitionRow {
     std::uint64_t lag = 0;
     std::uint64_t lost = 0;  // events retention removed before the group read them
     std::uint64_t in_flight = 0;  // queue mode: leased now
+    std::string topic;            // when it differs from the group's topic (a remote group of several topics)
 };
 
 struct GroupView {
@@ -38,6 +39,7 @@ struct GroupView {
     std::vector<PartitionRow> partitions;
     QueueCounts counts;
     bool retention = false;  // the topic removes records (retention or compaction)
+    std::string note;        // what a remote backend could not tell (e.g. members, when it cannot describe groups)
 };
 
 Result<std::vector<GroupView>> list_groups(log::Log& lg);
@@ -53,6 +55,13 @@ struct ResetRow {
 Result<std::vector<ResetRow>> reset_group(log::Log& lg, std::string_view group, std::string_view topic,
                                           std::string_view spec, bool execute);
 Status delete_group(log::Log& lg, std::string_view group);
+
+// Where a reset spec puts a partition that holds [start, end) and has the
+// committed offset current; seek_time finds the first offset at or after a
+// time. Errors: usage (a bad spec).
+Result<std::uint64_t> reset_target(std::string_view spec, std::uint64_t start, std::uint64_t end,
+                                   std::optional<std::uint64_t> current,
+                                   const std::function<Result<std::uint64_t>(Micros)>& seek_time);
 
 struct CommitReport {
     std::uint64_t lines = 0, advanced = 0, acked = 0, ignored = 0;

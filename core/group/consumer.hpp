@@ -59,6 +59,9 @@ struct ConsumerOptions {
     // A committed offset that retention passed (the events are gone): warn
     // and go on at the log start offset, or fail (ErrorKind::not_found).
     bool fail_on_lost = false;
+    // A remote group's assignor by name (Kafka: range, roundrobin,
+    // cooperative-sticky); empty: the one strategy names.
+    std::string assignor;
 };
 
 // Handles one event; delivery is 1 for a first delivery (queue mode counts

@@ -60,6 +60,9 @@ struct AppendOptions {
     // Create the topic with these options, in the first commit's transaction,
     // if it does not exist (so an append that stores nothing creates nothing).
     std::optional<TopicOptions> create;
+    // The whole input is one batch, all or nothing (--atomic): a remote
+    // producer writes it as one transaction.
+    bool atomic = false;
 };
 
 struct Position {
@@ -95,6 +98,19 @@ public:
         items_.reserve(events);
         arena_.reserve(bytes);
     }
+    // What a remote producer needs of event i (valid until the batch changes).
+    struct EventView {
+        std::string_view json, key, type, id, subject;
+        bool has_key = false;
+        std::uint32_t key_partition_hash = 0;  // murmur2(key) & 0x7fffffff
+    };
+    EventView event(std::size_t i) const {
+        const Item& it = items_[i];
+        return {str(it.json_off, it.json_len), str(it.key_off, it.key_len), str(it.type_off, it.type_len),
+                str(it.id_off, it.id_len),     str(it.subject_off, it.subject_len), it.has_key,
+                it.key_partition_hash};
+    }
+    const AppendOptions& options() const { return opt_; }
 
 private:
     friend class Appender;

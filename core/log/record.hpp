@@ -54,6 +54,7 @@ struct RecordView {
     std::string_view type;
     std::string_view json;
     StreamLink link;
+    std::string_view headers;  // a remote record's headers, rendered name=value,... (%h); empty locally
 };
 
 inline std::size_t record_size(std::string_view key, std::string_view type, std::string_view json,

@@ -234,15 +234,9 @@ std::uint64_t Env::map_size() const {
     return info.me_mapsize;
 }
 
-namespace {
-std::atomic<std::uint64_t> g_max_size{0};
-}
-
-void Env::set_max_size(std::uint64_t bytes) { g_max_size.store(bytes); }
-
 Status Env::grow() {
     std::uint64_t now = map_size();
-    std::uint64_t limit = g_max_size.load();
+    std::uint64_t limit = max_size_;
     const char* why = " (--max-size)";
     if (limit == 0) {
         if (const char* s = std::getenv("EVT_MAX_SIZE"); s && *s) {

@@ -132,9 +132,9 @@ public:
     // else the free disk plus what the file holds): past it, ErrorKind::io
     // "the log is full". Call only with no transaction open in this process.
     Status grow();
-    // The largest the map may grow to in this process (a tool's --max-size);
-    // 0 leaves it to EVT_MAX_SIZE or the free disk.
-    static void set_max_size(std::uint64_t bytes);
+    // The largest this environment's map may grow to (a tool's --max-size,
+    // an open option); 0 leaves it to EVT_MAX_SIZE or the free disk.
+    void set_max_size(std::uint64_t bytes) { max_size_ = bytes; }
     // A consistent copy of the environment into an empty directory, while
     // readers and writers go on (mdb_env_copy2 with MDB_CP_COMPACT: free pages
     // are left out).
@@ -154,6 +154,7 @@ private:
     Env() = default;
     MDB_env* env_ = nullptr;
     std::string dir_;
+    std::uint64_t max_size_ = 0;
     std::unordered_map<std::string, MDB_dbi> dbis_;
     std::vector<std::string> fresh_;
 };

@@ -159,15 +159,35 @@ int main(int argc, char** argv, const Spec& spec, const SetupFn& setup) {
     }
 }
 
-void add_log_option(CLI::App& app, std::string& log) {
-    app.add_option("-L,--log", log, "the log: a directory, or kafka://host:port (default: $EVT_LOG or ./.evt)")
-        ->type_name("PATH");
+void add_log_option(CLI::App& app, LogFlags& log) {
+    app.add_option("-L,--log", log.location,
+                   "the log: a directory, or kafka://host:port[,...] (default: $EVT_LOG or ./.evt)")
+        ->type_name("PATH|URL");
+    app.add_option("-X", log.settings, "a Kafka client setting name=value (repeatable; see KAFKA in the man page)")
+        ->type_name("NAME=VALUE")
+        ->allow_extra_args(false);
+    app.add_option("--kafka-config", log.config_file, "Kafka client settings from a properties file")
+        ->type_name("FILE");
 }
 
-std::string resolve_log(const std::string& flag_value) {
-    if (!flag_value.empty()) return flag_value;
+std::string resolve_log(const LogFlags& flags) {
+    if (!flags.location.empty()) return flags.location;
     if (const char* env = std::getenv("EVT_LOG"); env && *env) return env;
     return ".evt";
+}
+
+evt::Result<std::unique_ptr<evt::backend::Backend>> open_log(const LogFlags& flags, evt::backend::OpenOptions o) {
+    for (const std::string& kv : flags.settings) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0)
+            return evt::Error{evt::ErrorKind::usage, fmt::format("-X {}: expected NAME=VALUE", kv.substr(0, kv.find('=')))};
+        o.settings.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    o.config_file = flags.config_file;
+    std::string where = resolve_log(flags);
+    if ((!o.settings.empty() || !o.config_file.empty()) && !evt::backend::is_remote(where))
+        return evt::Error{evt::ErrorKind::usage, "-X and --kafka-config are settings of a Kafka log (-L kafka://...)"};
+    return evt::backend::open(where, o);
 }
 
 const CLI::Validator Duration(

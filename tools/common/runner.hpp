@@ -21,6 +21,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/backend/backend.hpp"
 #include "core/util/result.hpp"
 
 namespace evt::tool {
@@ -67,9 +68,23 @@ void error_line(std::string_view message);
 // The program name of the running tool ("evt-append").
 const std::string& program();
 
-// -L/--log PATH|URL with EVT_LOG and ./.evt as fallbacks (SPEC.md section 2).
-void add_log_option(CLI::App& app, std::string& log);
-std::string resolve_log(const std::string& flag_value);
+// -L/--log PATH|URL with EVT_LOG and ./.evt as fallbacks (SPEC.md section 2),
+// and the remote settings beside it: -X name=value (repeatable, as kcat) and
+// --kafka-config FILE (else $EVT_KAFKA_CONFIG).
+struct LogFlags {
+    std::string location;
+    std::vector<std::string> settings;
+    std::string config_file;
+};
+void add_log_option(CLI::App& app, LogFlags& log);
+std::string resolve_log(const LogFlags& flags);
+// The one way a tool opens its log (core/backend).
+evt::Result<std::unique_ptr<evt::backend::Backend>> open_log(const LogFlags& flags, evt::backend::OpenOptions o);
+inline evt::Result<std::unique_ptr<evt::backend::Backend>> open_log(const LogFlags& flags, evt::backend::Access a) {
+    evt::backend::OpenOptions o;
+    o.access = a;
+    return open_log(flags, o);
+}
 
 // Validators for the shared value syntaxes of SPEC.md section 2.
 extern const CLI::Validator Duration;  // 500ms, 30s, 5m, 7d
