@@ -80,7 +80,7 @@ Result<int> report(log::Log& lg, const Options& o, const std::string& what) {
 
 Result<int> backup(const Options& o) {
     EVT_ASSIGN(auto be, evt::tool::open_log(o.log, evt::backend::Access::read));
-    EVT_ASSIGN(log::Log * lg, evt::backend::require_embedded(*be, "evt-check --backup"));
+    EVT_ASSIGN(log::Log * lg, evt::backend::require_embedded(*be, "evt-check --backup", "it copies the embedded log's files"));
     EVT_TRY(log::backup(*lg, o.backup));
     evt::tool::note(fmt::format("copied the log into '{}'; verifying the copy", o.backup));
     EVT_ASSIGN(auto copy, log::Log::open(o.backup, log::Log::Access::read));
@@ -92,7 +92,7 @@ Result<int> run(const Options& o) {
     std::string path = evt::tool::resolve_log(o.log);
     auto access = o.gc || o.repair ? evt::backend::Access::write : evt::backend::Access::read;
     EVT_ASSIGN(auto be, evt::tool::open_log(o.log, access));
-    EVT_ASSIGN(log::Log * lg, evt::backend::require_embedded(*be, "evt-check"));
+    EVT_ASSIGN(log::Log * lg, evt::backend::require_embedded(*be, "evt-check", "it verifies the embedded log's files"));
     if (o.compact_file) {
         be.reset();  // compaction needs the log to itself
         EVT_ASSIGN(auto r, log::compact_file(path));

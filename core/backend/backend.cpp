@@ -28,9 +28,11 @@ Error refuse(const Backend&, std::string_view what, std::string_view why) {
 
 Error refuse(const Backend& b, Feature f) { return refuse(b, feature_flag(f), b.lacks(f)); }
 
-Result<log::Log*> require_embedded(Backend& b, std::string_view what) {
+Result<log::Log*> require_embedded(Backend& b, std::string_view what, std::string_view why) {
     if (log::Log* lg = b.embedded()) return lg;
-    return refuse(b, what, fmt::format("it keeps its state in a local log, and {} is {}", b.location(), b.name()));
+    return refuse(b, what,
+                  fmt::format("{}, and {} is {}", why.empty() ? "it keeps its state in a local log" : why, b.location(),
+                              b.name()));
 }
 
 bool is_remote(std::string_view location) { return location.rfind("kafka://", 0) == 0; }

@@ -136,7 +136,8 @@ public:
 Error refuse(const Backend& b, Feature f);
 Error refuse(const Backend& b, std::string_view what, std::string_view why);
 // The embedded log for a tool that keeps its state in it, or the refusal.
-Result<log::Log*> require_embedded(Backend& b, std::string_view what);
+// why: what makes the tool local (default: it keeps its state in the log).
+Result<log::Log*> require_embedded(Backend& b, std::string_view what, std::string_view why = {});
 
 // True for locations that name a remote log (kafka://...).
 bool is_remote(std::string_view location);

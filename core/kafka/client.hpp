@@ -20,7 +20,7 @@ struct Settings {
     std::string location;   // kafka://...
     std::string bootstrap;  // host:port,...
     std::vector<std::pair<std::string, std::string>> props;  // librdkafka's, in order (file, then -X)
-    Micros timeout = 10'000'000;
+    Micros timeout = 8'000'000;  // an unreachable cluster is reported within 10 s
     Mode binding = Mode::structured;
     int timeout_ms() const { return static_cast<int>(timeout / 1000); }
 };

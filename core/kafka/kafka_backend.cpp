@@ -557,7 +557,7 @@ public:
         EVT_TRY(log::check_topic_name(name));
         EVT_ASSIGN(Handle h, admin_handle());
         // Reach a broker first, so that an unreachable cluster is 69, not a timeout.
-        EVT_TRY(list_topics(s_, h.get()).ok() ? Status() : Status(list_topics(s_, h.get()).error()));
+        if (auto reach = list_topics(s_, h.get()); !reach.ok()) return reach.error();
         char err[256];
         rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(std::string(name).c_str(), static_cast<int>(o.partitions), -1,
                                                         err, sizeof err);
@@ -633,7 +633,7 @@ public:
 
     Status delete_topic(std::string_view name) override {
         EVT_ASSIGN(Handle h, admin_handle());
-        EVT_TRY(find_topic(s_, h.get(), name).ok() ? Status() : Status(find_topic(s_, h.get(), name).error()));
+        if (auto found = find_topic(s_, h.get(), name); !found.ok()) return found.error();
         rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(std::string(name).c_str());
         auto ev = admin_call(s_, h.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, RD_KAFKA_EVENT_DELETETOPICS_RESULT,
                              "DeleteTopics", [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {

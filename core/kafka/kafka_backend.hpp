@@ -19,7 +19,8 @@
 // local state.
 //
 // Settings: the properties file (OpenOptions::config_file), then -X
-// name=value; `evt.timeout` (default 10s) bounds every call that waits on a
+// name=value; `evt.timeout` (default 8s, so that an
+// unreachable cluster is reported within 10 s) bounds every call that waits on a
 // broker, `evt.binding` (structured|binary) the CloudEvents mode of writes.
 // A setting's value never appears in an error.
 //

@@ -255,7 +255,7 @@ Status consume(const Settings& s, const group::ConsumerOptions& o, const group::
                                       {"auto.offset.reset", o.from_latest ? "latest" : "earliest"}},
                                      [](rd_kafka_conf_t* c) { rd_kafka_conf_set_rebalance_cb(c, rebalance); }));
     me.rk = h.rk;
-    EVT_TRY(find_topic(s, h.rk, o.topic).ok() ? Status() : Status(find_topic(s, h.rk, o.topic).error()));
+    if (auto found = find_topic(s, h.rk, o.topic); !found.ok()) return found.error();
     rd_kafka_poll_set_consumer(h.rk);
     rd_kafka_topic_partition_list_t* sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -516,7 +516,7 @@ Result<std::vector<group::ResetRow>> reset_group(const Settings& s, std::string_
 Status delete_group(const Settings& s, std::string_view group) {
     EVT_TRY(group::check_group_name(group));
     EVT_ASSIGN(Handle h, make_handle(s, RD_KAFKA_PRODUCER, {}, {}));
-    EVT_TRY(list_topics(s, h.rk).ok() ? Status() : Status(list_topics(s, h.rk).error()));
+    if (auto reach = list_topics(s, h.rk); !reach.ok()) return reach.error();
     rd_kafka_queue_t* q = rd_kafka_queue_new(h.rk);
     rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(h.rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
     char errstr[256];

@@ -260,3 +260,49 @@ rendered_section() {
   [[ "$stderr" == "evt: error: "*"no-such-tool"* ]]
   [ -z "$output" ]
 }
+
+# What each tool that takes -L needs besides it to reach its log.
+log_args() {
+  case "$1" in
+    evt-append | evt-replay) echo "-t x" ;;
+    evt-consume) echo "-t x -g g" ;;
+    evt-commit) echo "-g g" ;;
+    evt-dedup) echo "--store s" ;;
+    evt-topic) echo "list" ;;
+    evt-group) echo "describe g" ;;
+    evt-project) echo "$EVT_SRC/tests/fixtures/project/order_summary.yaml" ;;
+    evt-query) echo "orders" ;;
+    evt-saga) echo "run $EVT_SRC/examples/checkout-saga/checkout.saga.yaml" ;;
+    evt-outbox) echo "--db sqlite:$BATS_TEST_TMPDIR/ob.db -t x" ;;
+    evt-check) echo "" ;;
+    *) echo "UNKNOWN" ;;
+  esac
+}
+
+@test "-L kafka://: every tool that takes a log works through the backend or exits 69 in one line naming what is missing" {
+  local f name args start
+  local ev='{"type":"A","evttopic":"x","evtpartition":0,"evtoffset":0}'
+  for f in "${TOOLS[@]}"; do
+    name=${f##*/}
+    if ! "$f" --help | grep -q -- '-L,--log'; then
+      # a tool without a log never offers -L (evt-lint, evt-chaos, the dispatcher)
+      case "$name" in evt | evt-lint | evt-chaos) continue ;; *) failed "$name" "offers no -L" ;; esac
+      continue
+    fi
+    args=$(log_args "$name")
+    [ "$args" != UNKNOWN ] || { failed "$name" "no arguments known for it in log_args"; continue; }
+    start=$SECONDS
+    # an unreachable cluster: a refusal or "no answer", never a hang, never a directory named kafka:
+    run --separate-stderr timeout 30 "$f" -L kafka://127.0.0.1:1 -X evt.timeout=2s $args <<< "$ev"
+    [ "$status" -eq 69 ] || failed "$name" "exit $status, not 69: $stderr"
+    [ "$(wc -l <<< "$stderr")" -eq 1 ] || failed "$name" "more than one line: $stderr"
+    [[ "$stderr" == "$name: error: "*kafka://127.0.0.1:1* || "$stderr" == "$name: error: "*"needs the embedded log; "* ]] ||
+      failed "$name" "says neither the location nor what it needs: $stderr"
+    [ $((SECONDS - start)) -le 8 ] || failed "$name" "took $((SECONDS - start)) s"
+    [ ! -e kafka: ] || { rm -rf kafka:; failed "$name" "made a directory kafka:"; }
+  done
+  # the dispatcher passes -L through
+  run --separate-stderr timeout 30 "$EVT_BIN/evt" replay -L kafka://127.0.0.1:1 -X evt.timeout=2s -t x
+  [ "$status" -eq 69 ] || failed evt "evt replay -L kafka://: exit $status"
+  no_failures
+}
