@@ -83,7 +83,8 @@ Result<int> backup(const Options& o) {
     EVT_ASSIGN(log::Log * lg, evt::backend::require_embedded(*be, "evt-check --backup", "it copies the embedded log's files"));
     EVT_TRY(log::backup(*lg, o.backup));
     evt::tool::note(fmt::format("copied the log into '{}'; verifying the copy", o.backup));
-    EVT_ASSIGN(auto copy, log::Log::open(o.backup, log::Log::Access::read));
+    EVT_ASSIGN(auto copy_be, evt::backend::open(o.backup, evt::backend::Access::read));
+    EVT_ASSIGN(log::Log * copy, evt::backend::require_embedded(*copy_be, "evt-check --backup", "a backup is a directory"));
     return report(*copy, o, "backup " + o.backup);
 }
 

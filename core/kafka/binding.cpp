@@ -92,9 +92,14 @@ void rebuild(std::string_view value, bool null_value, const std::vector<HeaderVi
     json.clear();
     json += '{';
     std::string_view ct;
-    bool has_ct = false;
+    bool has_ct = false, tombstone = false;
     for (const auto& [name, v] : headers) {
-        if (name.size() > 3 && name.compare(0, 3, "ce_") == 0) {
+        if (name == "ce_evttombstone" && v == "true") {
+            // evt's tombstone marker is a boolean.
+            if (json.size() > 1) json += ',';
+            json += "\"evttombstone\":true";
+            tombstone = true;
+        } else if (name.size() > 3 && name.compare(0, 3, "ce_") == 0) {
             append_member(json, name.substr(3), v);
         } else if (name == "content-type" && !has_ct) {
             append_member(json, "datacontenttype", v);
@@ -102,7 +107,9 @@ void rebuild(std::string_view value, bool null_value, const std::vector<HeaderVi
             has_ct = true;
         }
     }
-    if (!null_value) {
+    if (null_value && tombstone) {
+        json += ",\"data\":null";
+    } else if (!null_value) {
         if (json.size() > 1) json += ',';
         if ((!has_ct || is_json_content_type(ct)) && is_json_text(value)) {
             json += "\"data\":";
@@ -149,7 +156,10 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
     out.null_value = false;
     out.value.clear();
     out.headers.clear();
-    if (mode_ == Mode::structured) {
+    // Structured mode writes the event as the value, except a tombstone,
+    // which must be a null value for Kafka's compaction to see it.
+    const bool want_binary = mode_ == Mode::binary;
+    if (!want_binary && json.find("\"evttombstone\":true") == std::string_view::npos) {
         out.headers.push_back({"content-type", std::string(kStructuredType)});
         return {};
     }
@@ -158,7 +168,7 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
     auto doc = parser_.iterate(padded_.data(), json.size(), padded_.size());
     simdjson::ondemand::object obj;
     if (doc.get_object().get(obj)) return Error{ErrorKind::invalid, "the event is not a JSON object"};
-    bool ok = true, has_data = false, after_data = false;
+    bool ok = true, has_data = false, after_data = false, tombstone = false, data_null = false;
     for (auto field : obj) {
         std::string_view key;
         if (field.unescaped_key().get(key)) return Error{ErrorKind::invalid, "malformed event JSON"};
@@ -170,14 +180,29 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
             std::size_t start = static_cast<std::size_t>(tok.data() - padded_.data());
             if (start >= json.size()) return Error{ErrorKind::invalid, "malformed event JSON"};
             std::string_view raw = json.substr(start, json.size() - 1 - start);
-            if (raw == "null") ok = false;
+            if (raw == "null") {
+                // A tombstone (evttombstone before it) becomes a null value; other nulls cannot travel.
+                if (!tombstone) ok = false;
+                has_data = false;
+                data_null = true;
+                continue;
+            }
             out.value.assign(raw);
             has_data = true;
             continue;
         }
-        if (has_data) after_data = true;
+        if (has_data || data_null) after_data = true;
         simdjson::ondemand::json_type type;
         if (v.type().get(type)) return Error{ErrorKind::invalid, "malformed event JSON"};
+        if (key == "evttombstone" && type == simdjson::ondemand::json_type::boolean) {
+            bool b = false;
+            if (v.get_bool().get(b)) return Error{ErrorKind::invalid, "malformed event JSON"};
+            if (b) {
+                tombstone = true;
+                out.headers.push_back({"ce_evttombstone", "true"});
+                continue;
+            }
+        }
         if (type != simdjson::ondemand::json_type::string) {
             ok = false;
             continue;
@@ -188,7 +213,8 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
         if (key == "datacontenttype") out.headers.push_back({"content-type", std::string(s)});
         else out.headers.push_back({"ce_" + std::string(key), std::string(s)});
     }
-    if (ok && !after_data) {
+    if (after_data || (tombstone && !data_null)) ok = false;
+    if (ok) {
         // A string data under a non-JSON content type is carried as its text.
         std::vector<HeaderView> views;
         views.reserve(out.headers.size());
@@ -210,15 +236,16 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
             ok = rebuilt_ == json;
         }
     }
+    if (ok && !want_binary && !(tombstone && data_null)) ok = false;
     if (!ok) {
-        ++fallbacks_;
+        if (want_binary) ++fallbacks_;
         out.value.clear();
         out.headers.clear();
         out.headers.push_back({"content-type", std::string(kStructuredType)});
         return {};
     }
     out.binary = true;
-    out.null_value = !has_data;
+    out.null_value = !has_data;  // no data, or a tombstone's null
     return {};
 }
 

@@ -6,7 +6,9 @@
 // Binary mode: the value is `data`; `datacontenttype` travels as the
 // `content-type` header, every other attribute as a UTF-8 header
 // `ce_<name>`, in the event's attribute order; an event without data has a
-// null value.
+// null value. An evt tombstone ("evttombstone":true, then "data":null) is a
+// record with a null value in either mode (what compaction on Kafka deletes
+// by), its attributes as ce_ headers (ce_evttombstone: true).
 //
 // Writing in binary mode is exact or not done: an event is written in binary
 // mode only when reading the record back gives the same bytes (rebuild()

@@ -517,6 +517,20 @@ Status delete_group(const Settings& s, std::string_view group) {
     EVT_TRY(group::check_group_name(group));
     EVT_ASSIGN(Handle h, make_handle(s, RD_KAFKA_PRODUCER, {}, {}));
     if (auto reach = list_topics(s, h.rk); !reach.ok()) return reach.error();
+    // librdkafka 2.0.2 aborts the process (an assertion in its admin fan-out)
+    // when a broker does not support DeleteGroups, so ask first with the
+    // group API every broker since 0.9 has: a broker without DescribeGroups
+    // has no DeleteGroups (KIP-229, Kafka 1.1) either.
+    {
+        const rd_kafka_group_list* probe = nullptr;
+        rd_kafka_resp_err_t err = rd_kafka_list_groups(h.rk, std::string(group).c_str(), &probe, s.timeout_ms());
+        if (probe) rd_kafka_group_list_destroy(probe);
+        if (err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE)
+            return make_error(ErrorKind::unavailable, "{}: the broker cannot delete groups (DeleteGroups needs Kafka 1.1 or later)",
+                              s.location);
+        if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+            return kafka_error(s, err, "describing the group before deleting it");
+    }
     rd_kafka_queue_t* q = rd_kafka_queue_new(h.rk);
     rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(h.rk, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
     char errstr[256];

@@ -249,3 +249,16 @@ teardown() {
   run --separate-stderr "$REPLAY" -L "$T/local" -X linger.ms=1 -t s
   [ "$status" -eq 64 ]
 }
+
+@test "a tombstone (evttombstone, data null) is a null-value record, as Kafka's compaction needs, and reads back" {
+  ktopic ts 1
+  local t='{"specversion":"1.0","id":"d1","source":"/s","type":"CustomerErased","subject":"c-1","time":"2026-12-01T00:00:00Z","evttombstone":true,"data":null}'
+  local mode
+  for mode in structured binary; do
+    timeout 30 "$APPEND" -L "$KLOG" -t ts --binding $mode <<< "$t"
+  done
+  assert_eq "$(timeout 30 kcat -b "$BS" -C -t ts -e -q -f '%k %S\n')" $'c-1 -1\nc-1 -1'  # -1: a null value
+  run --separate-stderr timeout 30 "$REPLAY" -L "$KLOG" -t ts --no-position
+  [ "$status" -eq 0 ]
+  assert_eq "$output" "$t"$'\n'"$t"
+}

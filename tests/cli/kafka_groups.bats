@@ -155,3 +155,36 @@ member() {  # member NAME: a --follow member of group G, output NAME.out, stderr
   run --separate-stderr timeout 30 "$GROUP" -L "$KLOG" describe nosuch
   [ "$status" -eq 66 ]
 }
+
+@test "evt-consume --exec on Kafka: one process per event, committed on exit 0, retried otherwise" {
+  ktopic x 1
+  printf '{"type":"Job","subject":"j%d","id":"job-%d"}\n' 1 1 2 2 3 3 | timeout 30 "$APPEND" -L "$KLOG" -t x
+  # the second job fails once, then succeeds
+  cat > job.sh <<'SH'
+#!/bin/sh
+id=$(jq -r .id)
+if [ "$id" = job-2 ] && [ ! -e failed-once ]; then touch failed-once; exit 3; fi
+echo "$id" >> done.txt
+SH
+  chmod +x job.sh
+  run --separate-stderr timeout 60 "$CONSUME" -L "$KLOG" -t x -g X --exec ./job.sh
+  [ "$status" -eq 0 ]
+  assert_eq "$(tr '\n' ' ' < done.txt)" "job-1 job-2 job-3 "
+  [[ "$stderr" == *"--exec exited 3 on x/0/1 (delivery 1); retrying"* ]]
+  run --separate-stderr timeout 30 "$GROUP" -L "$KLOG" describe X --format json
+  assert_eq "$(jq '.partitions[0].committed' <<< "$output")" 3
+}
+
+@test "what the mock cannot do for groups (list, delete) ends in one line within the timeout" {
+  [ -z "$KREAL" ] || skip "the mock's limits"
+  local start=$SECONDS
+  run --separate-stderr timeout 60 "$GROUP" -L "$KLOG" -X evt.timeout=2s list
+  [ "$status" -eq 69 ]
+  assert_eq "$(wc -l <<< "$stderr")" 1
+  [[ "$stderr" == "evt-group: error: $KLOG: the broker cannot list groups"* ]]
+  run --separate-stderr timeout 60 "$GROUP" -L "$KLOG" -X evt.timeout=2s delete G
+  [ "$status" -eq 69 ]
+  [[ "$stderr" == "evt-group: error: $KLOG: the broker cannot delete groups"* ]]
+  assert_eq "$(wc -l <<< "$stderr")" 1
+  [ $((SECONDS - start)) -le 15 ]
+}
