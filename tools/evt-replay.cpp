@@ -42,6 +42,7 @@ evt::Result<int> run(const Options& o) {
     std::optional<event::TextFormat> text;
     if (!o.format.empty()) {
         EVT_ASSIGN(text, event::TextFormat::compile(o.format));
+        ro.headers = text->uses_headers();
     }
     double rate = 0;
     if (!o.rate.empty()) {

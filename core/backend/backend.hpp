@@ -40,17 +40,30 @@ namespace evt::backend {
 // Writes events to one topic in batches (see log::Appender for the rules).
 // Batches may be filled on another thread; commit() runs on the thread that
 // opened the backend.
+// How big the batches handed to a producer grow: the embedded log commits
+// one write transaction per batch and wants them large; a remote producer
+// streams each batch out at once and wants them small enough to stay in
+// the cache.
+struct BatchLimits {
+    std::size_t events = 131072;
+    std::size_t bytes = 48u << 20;
+};
+
 class Producer {
 public:
     virtual ~Producer() = default;
+    virtual BatchLimits limits() const { return {}; }
     virtual std::unique_ptr<log::Batch> new_batch() = 0;
     // Writes the batch (all or nothing where the backend can: the embedded
     // log always, Kafka with --atomic) and clears it. What it reports stored
-    // is what the backend acknowledged.
+    // is what the backend acknowledged; a remote producer may report a
+    // batch's events in later commits or in finish(), as their
+    // acknowledgements arrive, always in input order.
     virtual Result<log::CommitResult> commit(log::Batch& batch, const log::Appender::StoredFn& on_stored) = 0;
     // After the last commit: anything the producer still holds is written
-    // (a remote producer's transaction, its last acknowledgements).
-    virtual Status finish() { return {}; }
+    // and waited for (a remote producer's last acknowledgements); reports
+    // what was stored since the last commit, as commit does.
+    virtual Result<log::CommitResult> finish(const log::Appender::StoredFn&) { return log::CommitResult{}; }
     // Notes for the user after the run (e.g. events a binding could not carry
     // in the mode asked for); empty when there is nothing to say.
     virtual std::vector<std::string> notes() const { return {}; }

@@ -10,13 +10,11 @@ namespace evt::backend {
 
 namespace {
 
-constexpr std::size_t kBatchEvents = 131072;
-constexpr std::size_t kBatchBytes = 48u << 20;
 constexpr std::size_t kMaxWaiting = 2;
 // While the writer has nothing to do, a batch is handed over as soon as it
 // holds this many events: the writer starts early instead of waiting for a
 // full batch, and the batch left to write after the input ends stays small.
-// While it is busy, batches grow up to kBatchEvents.
+// While it is busy, batches grow up to the producer's batch limits.
 constexpr std::size_t kEagerEvents = 8192;
 
 // What the reader thread tells the writer when it stops early.
@@ -29,12 +27,13 @@ struct InputError {
 class Handoff {
 public:
     explicit Handoff(Producer& p) : producer_(p) {}
+    BatchLimits limits() const { return producer_.limits(); }
 
     std::unique_ptr<log::Batch> take_free() {
         std::lock_guard lock(m_);
         if (free_.empty()) {
             auto b = producer_.new_batch();
-            b->reserve(kBatchEvents, kBatchBytes);
+            b->reserve(producer_.limits().events, producer_.limits().bytes);
             return b;
         }
         auto b = std::move(free_.back());
@@ -105,6 +104,7 @@ struct ReaderCounts {
 std::optional<InputError> read_input(cli::LineReader& in, event::Codec& codec, Handoff& h, Sync sync,
                                      BadLines mode, const IngestHooks& hooks, ReaderCounts& counts) {
     const bool batching = mode != BadLines::atomic && sync != Sync::each;
+    const BatchLimits limits = h.limits();
     auto batch = h.take_free();
     auto hand_over = [&] {
         if (batch->empty()) return;
@@ -154,7 +154,7 @@ std::optional<InputError> read_input(cli::LineReader& in, event::Codec& codec, H
             hand_over();
             return InputError{make_error(e.kind, "{}: {}", where(line), e.message), true};
         }
-        if (sync == Sync::each || (batching && (batch->size() >= kBatchEvents || batch->bytes() >= kBatchBytes)))
+        if (sync == Sync::each || (batching && (batch->size() >= limits.events || batch->bytes() >= limits.bytes)))
             hand_over();
         else if (batching && batch->size() >= kEagerEvents && (batch->size() & 255) == 0 && h.writer_idle())
             hand_over();
@@ -200,8 +200,11 @@ Result<IngestReport> ingest(cli::LineReader& in, event::Codec& codec, Producer& 
     }
     reader.join();
     if (!failure) {
-        Status f = producer.finish();
+        auto f = producer.finish(hooks.on_stored);
+        if (f.ok()) report.stored += f->stored;
+        Status after = f.ok() && f->stored && hooks.on_commit ? hooks.on_commit() : Status();
         if (!f.ok()) failure = f.error();
+        else if (!after.ok()) failure = after.error();
     }
     report.lines = counts.lines;
     report.rejected = counts.rejected;

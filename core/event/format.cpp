@@ -137,6 +137,12 @@ Result<TextFormat> TextFormat::compile(std::string_view f) {
     return tf;
 }
 
+bool TextFormat::uses_headers() const {
+    for (const auto& [piece, text] : pieces_)
+        if (piece == Piece::headers) return true;
+    return false;
+}
+
 void TextFormat::render(std::string& out, std::string_view topic, const log::RecordView& r) const {
     for (const auto& [piece, text] : pieces_) {
         switch (piece) {

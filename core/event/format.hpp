@@ -36,6 +36,7 @@ class TextFormat {
 public:
     static Result<TextFormat> compile(std::string_view fmt);
     void render(std::string& out, std::string_view topic, const log::RecordView& r) const;
+    bool uses_headers() const;  // %h: the reader must collect record headers
 
 private:
     enum class Piece { literal, topic, partition, offset, key, event, time_ms, size, headers };

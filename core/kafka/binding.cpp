@@ -1,6 +1,7 @@
 #include "core/kafka/binding.hpp"
 
 #include <cctype>
+#include <cstring>
 
 namespace evt::kafka {
 
@@ -155,12 +156,31 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
     out.binary = false;
     out.null_value = false;
     out.value.clear();
-    out.headers.clear();
+    // Headers are assigned in place: an encoder called for every event of a
+    // run reuses the strings of the previous one instead of allocating.
+    std::size_t nh = 0;
+    auto put = [&](std::string_view name, std::string_view value) {
+        out.structured_headers = false;
+        if (nh == out.headers.size()) out.headers.emplace_back();
+        out.headers[nh].name.assign(name);
+        out.headers[nh].value.assign(value);
+        ++nh;
+    };
+    auto structured = [&] {
+        if (out.structured_headers && out.headers.size() == 1) return;
+        nh = 0;
+        put("content-type", kStructuredType);
+        out.headers.resize(nh);
+        out.structured_headers = true;
+    };
     // Structured mode writes the event as the value, except a tombstone,
     // which must be a null value for Kafka's compaction to see it.
     const bool want_binary = mode_ == Mode::binary;
-    if (!want_binary && json.find("\"evttombstone\":true") == std::string_view::npos) {
-        out.headers.push_back({"content-type", std::string(kStructuredType)});
+    static constexpr std::string_view kTombstone = "\"evttombstone\":true";
+    static constexpr std::string_view kNullData = "\"data\":null}";  // a tombstone's data is null and last
+    if (!want_binary && (!json.ends_with(kNullData) ||
+                         !memmem(json.data(), json.size(), kTombstone.data(), kTombstone.size()))) {
+        structured();
         return {};
     }
     padded_.assign(json);
@@ -199,7 +219,7 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
             if (v.get_bool().get(b)) return Error{ErrorKind::invalid, "malformed event JSON"};
             if (b) {
                 tombstone = true;
-                out.headers.push_back({"ce_evttombstone", "true"});
+                put("ce_evttombstone", "true");
                 continue;
             }
         }
@@ -210,9 +230,14 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
         std::string_view s;
         if (v.get_string().get(s)) return Error{ErrorKind::invalid, "malformed event JSON"};
         if (key == "data_base64") ok = false;
-        if (key == "datacontenttype") out.headers.push_back({"content-type", std::string(s)});
-        else out.headers.push_back({"ce_" + std::string(key), std::string(s)});
+        if (key == "datacontenttype") {
+            put("content-type", s);
+        } else {
+            put({}, s);
+            out.headers[nh - 1].name.assign("ce_").append(key);
+        }
     }
+    out.headers.resize(nh);
     if (after_data || (tombstone && !data_null)) ok = false;
     if (ok) {
         // A string data under a non-JSON content type is carried as its text.
@@ -240,8 +265,7 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
     if (!ok) {
         if (want_binary) ++fallbacks_;
         out.value.clear();
-        out.headers.clear();
-        out.headers.push_back({"content-type", std::string(kStructuredType)});
+        structured();
         return {};
     }
     out.binary = true;

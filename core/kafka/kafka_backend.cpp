@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <thread>
 
@@ -363,6 +364,11 @@ public:
         rkt_ = rd_kafka_topic_new(h_.get(), topic_.name.c_str(), nullptr);
     }
     ~KafkaProducer() override {
+        // Reports still to come point into pending_: take them before it goes.
+        if (!pending_.empty()) {
+            rd_kafka_purge(h_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            (void)rd_kafka_flush(h_.get(), 2000);
+        }
         if (rkt_) rd_kafka_topic_destroy(rkt_);
     }
 
@@ -373,101 +379,81 @@ public:
     }
 
     std::unique_ptr<log::Batch> new_batch() override { return std::make_unique<log::Batch>(opt_); }
+    // librdkafka copies every event: a batch is only the hand-over from the
+    // reading thread, and a small one stays in the cache. (--atomic reads
+    // the whole input into one batch whatever the limits.)
+    backend::BatchLimits limits() const override { return {4096, 2u << 20}; }
 
+    // Without --atomic the producer keeps the pipeline full: a batch's events
+    // are queued in librdkafka (which copies them, so the batch is free again
+    // at once) and their delivery reports are taken as they arrive, in input
+    // order, by this and the next commits and finish(). What a commit reports
+    // stored is the events acknowledged since the last one. --sync each waits
+    // for every event's report before the next; --atomic is one transaction
+    // per commit, waited for.
     Result<log::CommitResult> commit(log::Batch& batch, const log::Appender::StoredFn& on_stored) override {
-        const std::size_t n = batch.size();
-        deliveries_.assign(n, Delivery{});
-        if (atomic_) EVT_TRY(take(rd_kafka_begin_transaction(h_.get()), "beginning a transaction"));
-        Encoded enc;
-        std::size_t queued = 0;
+        if (atomic_) return commit_atomic(batch, on_stored);
+        // The events are sent from the batch's own memory (structured mode:
+        // no copy per event); the batch stays here until all of them are
+        // delivered, and the caller gets an empty one back.
+        held_.push_back(Held{spare(), 0});
+        log::Batch& b = *held_.back().batch;
+        b.swap(batch);
+        const std::size_t n = b.size();
+        held_.back().left = n;
+        log::CommitResult r;
         std::optional<Error> failure;
+        Encoded& enc = enc_;
+        std::size_t queued = 0;
         for (std::size_t i = 0; i < n && !failure; ++i) {
-            log::Batch::EventView ev = batch.event(i);
-            EVT_TRY(encoder_.encode(ev.json, enc));
-            std::int32_t p = static_cast<std::int32_t>(opt_.partition ? *opt_.partition
-                                                       : ev.has_key    ? ev.key_partition_hash % topic_.partitions
-                                                                       : rr_.next(topic_.partitions));
-            if (opt_.partition && *opt_.partition >= topic_.partitions)
-                return make_error(ErrorKind::usage, "partition {} is out of range: topic '{}' has {}", *opt_.partition,
-                                  topic_.name, topic_.partitions);
-            std::string_view value = enc.binary ? std::string_view(enc.value) : ev.json;
-            for (;;) {
-                rd_kafka_headers_t* hdrs = rd_kafka_headers_new(enc.headers.size());
-                for (const auto& hd : enc.headers)
-                    rd_kafka_header_add(hdrs, hd.name.data(), static_cast<ssize_t>(hd.name.size()), hd.value.data(),
-                                        static_cast<ssize_t>(hd.value.size()));
-                rd_kafka_resp_err_t err = rd_kafka_producev(
-                    h_.get(), RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_PARTITION(p), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_VALUE(enc.null_value ? nullptr : const_cast<char*>(value.data()),
-                                     enc.null_value ? 0 : value.size()),
-                    RD_KAFKA_V_KEY(ev.has_key ? ev.key.data() : nullptr, ev.has_key ? ev.key.size() : 0),
-                    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(&deliveries_[i]), RD_KAFKA_V_END);
-                if (!err) {
-                    ++queued;
-                    break;
-                }
-                rd_kafka_headers_destroy(hdrs);
-                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                    rd_kafka_poll(h_.get(), 5);
-                    continue;
-                }
-                failure = kafka_error(s_, err, "producing");
+            log::Batch::EventView ev = b.event(i);
+            auto p = partition_of(ev);
+            if (!p.ok()) {
+                failure = p.error();
                 break;
             }
+            if (Status e = encoder_.encode(ev.json, enc); !e.ok()) {
+                failure = e.error();
+                break;
+            }
+            pending_.push_back({Delivery{}, ev.json});
+            if (Status q = produce(ev, enc, *p, &pending_.back().d, !enc.binary); !q.ok()) {
+                pending_.pop_back();
+                failure = q.error();
+                break;
+            }
+            ++queued;
             if (sync_ == backend::Sync::each) {
-                Status w = wait_all();
-                if (!w.ok()) failure = w.error();
-            } else {
-                rd_kafka_poll(h_.get(), 0);
+                if (Status w = wait_all(); !w.ok()) failure = w.error();
+            } else if ((i & 63) == 63) {
+                rd_kafka_poll(h_.get(), 0);  // serve delivery reports now and then, not per event
+            }
+            if ((i & 1023) == 1023 || sync_ == backend::Sync::each) {
+                reap(r, on_stored);
+                if (failed_) break;
             }
         }
-        // Every queued event gets its delivery report: the acknowledged ones are stored.
+        // Events of the batch that were never queued are not waited for.
+        for (auto& h : held_)
+            if (h.batch.get() == &b) h.left -= n - queued;
+        reap(r, on_stored);
+        if (!failure && !failed_) return r;
+        // Stop: every event still queued gets its report, so that the count
+        // of what Kafka acknowledged is exact.
         Status waited = wait_all();
-        if (atomic_) {
-            bool all_ok = !failure && waited.ok();
-            for (std::size_t i = 0; i < queued && all_ok; ++i) all_ok = deliveries_[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
-            if (all_ok) {
-                Status c = take(rd_kafka_commit_transaction(h_.get(), s_.timeout_ms()), "committing the transaction");
-                if (!c.ok()) failure = c.error();
-            }
-            if (!all_ok || failure) {
-                (void)rd_kafka_abort_transaction(h_.get(), s_.timeout_ms());
-                batch.clear();
-                if (!failure && !waited.ok()) failure = waited.error();
-                if (!failure) failure = first_failure(queued);
-                return make_error(failure->kind, "{} (--atomic: the transaction was aborted, nothing was stored)",
-                                  failure->message);
-            }
-        }
-        log::CommitResult r;
-        std::size_t failed = 0;
-        for (std::size_t i = 0; i < queued; ++i) {
-            const Delivery& d = deliveries_[i];
-            if (d.err) {
-                ++failed;
-                continue;
-            }
-            ++r.stored;
-            if (on_stored) {
-                log::Position pos{static_cast<std::uint32_t>(d.partition), static_cast<std::uint64_t>(d.offset),
-                                  d.ts >= 0 ? d.ts * 1000 : 0};
-                on_stored(batch.event(i).json, pos);
-            }
-        }
-        acked_ += r.stored;
+        reap(r, on_stored);
         if (!failure && !waited.ok()) failure = waited.error();
-        if (!failure && failed) failure = first_failure(queued);
-        batch.clear();
-        if (failure)
-            return make_error(failure->kind, "{}; {} event{} acknowledged by Kafka in all (they are in the topic), {} not",
-                              failure->message, acked_, acked_ == 1 ? "" : "s", n - r.stored);
-        return r;
+        if (!failure) failure = kafka_error(s_, first_err_, "delivering events");
+        return failed_report(*failure);
     }
 
-    Status finish() override {
-        rd_kafka_resp_err_t err = rd_kafka_flush(h_.get(), s_.timeout_ms());
-        if (err) return kafka_error(s_, err, "flushing the producer");
-        return {};
+    Result<log::CommitResult> finish(const log::Appender::StoredFn& on_stored) override {
+        log::CommitResult r;
+        rd_kafka_resp_err_t err = rd_kafka_flush(h_.get(), s_.timeout_ms() * 6);
+        reap(r, on_stored);
+        if (err) return failed_report(kafka_error(s_, err, "flushing the producer"));
+        if (failed_) return failed_report(kafka_error(s_, first_err_, "delivering events"));
+        return r;
     }
 
     std::vector<std::string> notes() const override {
@@ -479,6 +465,139 @@ public:
     }
 
 private:
+    struct Pending {
+        Delivery d;
+        std::string_view json;  // in a held batch (or, --atomic, the batch being committed)
+    };
+    struct Held {
+        std::unique_ptr<log::Batch> batch;
+        std::size_t left = 0;  // its events not yet reaped
+    };
+    std::unique_ptr<log::Batch> spare() {
+        if (!free_.empty()) {
+            auto b = std::move(free_.back());
+            free_.pop_back();
+            return b;
+        }
+        auto b = std::make_unique<log::Batch>(opt_);
+        b->reserve(limits().events, limits().bytes);
+        return b;
+    }
+    // Held batches whose events were all reaped go back to the free list.
+    void release() {
+        while (!held_.empty() && held_.front().left == 0) {
+            held_.front().batch->clear();
+            free_.push_back(std::move(held_.front().batch));
+            held_.pop_front();
+        }
+    }
+
+    Result<std::int32_t> partition_of(const log::Batch::EventView& ev) {
+        if (opt_.partition && *opt_.partition >= topic_.partitions)
+            return make_error(ErrorKind::usage, "partition {} is out of range: topic '{}' has {}", *opt_.partition,
+                              topic_.name, topic_.partitions);
+        return static_cast<std::int32_t>(opt_.partition ? *opt_.partition
+                                         : ev.has_key    ? ev.key_partition_hash % topic_.partitions
+                                                         : rr_.next(topic_.partitions));
+    }
+
+    // Queues one record; waits while librdkafka's queue is full. librdkafka
+    // copies key and headers, and the value unless borrowed (then it must
+    // stay where it is until the delivery report).
+    Status produce(const log::Batch::EventView& ev, const Encoded& enc, std::int32_t p, Delivery* d,
+                   bool borrow = false) {
+        std::string_view value = enc.binary ? std::string_view(enc.value) : ev.json;
+        for (;;) {
+            rd_kafka_headers_t* hdrs = rd_kafka_headers_new(enc.headers.size());
+            for (const auto& hd : enc.headers)
+                rd_kafka_header_add(hdrs, hd.name.data(), static_cast<ssize_t>(hd.name.size()), hd.value.data(),
+                                    static_cast<ssize_t>(hd.value.size()));
+            rd_kafka_resp_err_t err = rd_kafka_producev(
+                h_.get(), RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_PARTITION(p),
+                RD_KAFKA_V_MSGFLAGS(borrow ? 0 : RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(enc.null_value ? nullptr : const_cast<char*>(value.data()),
+                                 enc.null_value ? 0 : value.size()),
+                RD_KAFKA_V_KEY(ev.has_key ? ev.key.data() : nullptr, ev.has_key ? ev.key.size() : 0),
+                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+            if (!err) return {};
+            rd_kafka_headers_destroy(hdrs);
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return kafka_error(s_, err, "producing");
+            rd_kafka_poll(h_.get(), 5);
+        }
+    }
+
+    // Takes the delivered events at the front of the queue, in input order:
+    // the acknowledged ones are stored (counted, shown to on_stored).
+    void reap(log::CommitResult& r, const log::Appender::StoredFn& on_stored) {
+        while (!pending_.empty() && pending_.front().d.err != RD_KAFKA_RESP_ERR__IN_PROGRESS) {
+            const Pending& f = pending_.front();
+            if (f.d.err) {
+                if (!failed_) first_err_ = f.d.err;
+                ++failed_;
+            } else {
+                ++r.stored;
+                ++acked_;
+                if (on_stored) {
+                    log::Position pos{static_cast<std::uint32_t>(f.d.partition), static_cast<std::uint64_t>(f.d.offset),
+                                      f.d.ts >= 0 ? f.d.ts * 1000 : 0};
+                    on_stored(f.json, pos);
+                }
+            }
+            pending_.pop_front();
+            if (!held_.empty()) --held_.front().left;
+            release();
+        }
+        release();
+    }
+
+    Error failed_report(const Error& e) const {
+        return make_error(e.kind, "{}; {} event{} acknowledged by Kafka in all (they are in the topic), the rest not",
+                          e.message, acked_, acked_ == 1 ? "" : "s");
+    }
+
+    // --atomic: the batch is one transaction, committed only when every
+    // event of it was delivered, else aborted.
+    Result<log::CommitResult> commit_atomic(log::Batch& batch, const log::Appender::StoredFn& on_stored) {
+        const std::size_t n = batch.size();
+        EVT_TRY(take(rd_kafka_begin_transaction(h_.get()), "beginning a transaction"));
+        std::optional<Error> failure;
+        for (std::size_t i = 0; i < n && !failure; ++i) {
+            log::Batch::EventView ev = batch.event(i);
+            auto p = partition_of(ev);
+            Status e = p.ok() ? encoder_.encode(ev.json, enc_) : Status(p.error());
+            if (e.ok()) {
+                pending_.push_back({Delivery{}, ev.json});
+                e = produce(ev, enc_, *p, &pending_.back().d);
+                if (!e.ok()) pending_.pop_back();
+            }
+            if (!e.ok()) failure = e.error();
+            rd_kafka_poll(h_.get(), 0);
+        }
+        Status waited = wait_all();
+        bool all_ok = !failure && waited.ok();
+        for (const Pending& q : pending_) all_ok = all_ok && q.d.err == RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (all_ok) {
+            Status c = take(rd_kafka_commit_transaction(h_.get(), s_.timeout_ms()), "committing the transaction");
+            if (!c.ok()) failure = c.error(), all_ok = false;
+        }
+        if (!all_ok) {
+            (void)rd_kafka_abort_transaction(h_.get(), s_.timeout_ms());
+            if (!failure && !waited.ok()) failure = waited.error();
+            for (const Pending& q : pending_)
+                if (!failure && q.d.err && q.d.err != RD_KAFKA_RESP_ERR__IN_PROGRESS)
+                    failure = kafka_error(s_, q.d.err, "delivering events");
+            if (!failure) failure = kafka_error(s_, RD_KAFKA_RESP_ERR__FAIL, "delivering events");
+            pending_.clear();
+            batch.clear();
+            return make_error(failure->kind, "{} (--atomic: the transaction was aborted, nothing was stored)",
+                              failure->message);
+        }
+        log::CommitResult r;
+        reap(r, on_stored);
+        batch.clear();
+        return r;
+    }
+
     Status wait_all() {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(s_.timeout_ms()) * 6;
         while (rd_kafka_outq_len(h_.get()) > 0) {
@@ -497,12 +616,6 @@ private:
         return {};
     }
 
-    Error first_failure(std::size_t queued) const {
-        for (std::size_t i = 0; i < queued; ++i)
-            if (deliveries_[i].err) return kafka_error(s_, deliveries_[i].err, "delivering events");
-        return kafka_error(s_, RD_KAFKA_RESP_ERR__FAIL, "delivering events");
-    }
-
     Status take(rd_kafka_error_t* e, std::string_view what) {
         if (!e) return {};
         Error out = kafka_error(s_, rd_kafka_error_code(e), what, rd_kafka_error_string(e));
@@ -519,8 +632,13 @@ private:
     Encoder encoder_;
     RoundRobin rr_;
     rd_kafka_topic_t* rkt_ = nullptr;
-    std::vector<Delivery> deliveries_;
+    Encoded enc_;
+    std::deque<Pending> pending_;  // queued, in input order; references stay valid (push_back, pop_front)
+    std::deque<Held> held_;        // batches whose events are in flight, in input order (not --atomic)
+    std::vector<std::unique_ptr<log::Batch>> free_;
     std::uint64_t acked_ = 0;
+    std::uint64_t failed_ = 0;
+    rd_kafka_resp_err_t first_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
 // ---- the backend ----------------------------------------------------------

@@ -200,7 +200,7 @@ private:
         }
         pt.next = off + 1;
         log::RecordView rec;
-        EVT_TRY(decoder_.decode(topic_, m.m, rec, true));
+        EVT_TRY(decoder_.decode(topic_, m.m, rec, o_.headers));
         if (!o_.types.empty() && !type_matches(o_.types, decoder_.type(rec))) return true;
         if (tail_) {
             Kept k;

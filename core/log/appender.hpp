@@ -111,6 +111,14 @@ public:
                 it.key_partition_hash};
     }
     const AppendOptions& options() const { return opt_; }
+    // Exchanges the events of two batches (of the same options): a producer
+    // that sends events straight from the batch's memory keeps them until
+    // they are delivered and hands its caller an empty batch instead. The
+    // bytes do not move.
+    void swap(Batch& other) noexcept {
+        arena_.swap(other.arena_);
+        items_.swap(other.items_);
+    }
 
 private:
     friend class Appender;

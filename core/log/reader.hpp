@@ -43,6 +43,7 @@ struct ReadOptions {
     std::uint64_t limit = 0;         // 0: no limit
     bool follow = false;
     std::uint64_t* total = nullptr;  // if set: the records in range at the start
+    bool headers = false;            // fill RecordView::headers (a remote log's record headers, for %h)
 };
 
 // The callback gets each record; returning false stops the read.

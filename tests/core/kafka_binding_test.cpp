@@ -133,3 +133,33 @@ TEST_CASE("a tombstone is a null value in both modes, and reads back byte for by
     REQUIRE(s.encode(plain, e).ok());
     CHECK_FALSE(e.binary);
 }
+
+TEST_CASE("one Encoded reused across modes and events carries each event's own headers") {
+    // The producer reuses one Encoded for a whole run: headers left from the
+    // previous event must never leak into the next.
+    const std::string bin = R"({"specversion":"1.0","id":"a","source":"/s","type":"T","data":{"n":1}})";
+    const std::string plain = R"({"specversion":"1.0","id":"b","source":"/s","type":"T","sequence":5,"data":1})";
+    const std::string tomb = R"({"specversion":"1.0","id":"c","source":"/s","type":"Gone","evttombstone":true,"data":null})";
+    Encoder binary(Mode::binary), structured(Mode::structured);
+    Encoded e;
+    REQUIRE(binary.encode(bin, e).ok());
+    CHECK(e.binary);
+    CHECK(e.headers.size() == 4);
+    REQUIRE(binary.encode(plain, e).ok());  // falls back: a non-string attribute
+    CHECK_FALSE(e.binary);
+    REQUIRE(e.headers.size() == 1);
+    CHECK(e.headers[0].name == "content-type");
+    CHECK(e.headers[0].value == kStructuredType);
+    REQUIRE(structured.encode(tomb, e).ok());
+    CHECK(e.binary);
+    CHECK(e.null_value);
+    CHECK(e.headers.size() == 5);  // ce_specversion, ce_id, ce_source, ce_type, ce_evttombstone
+    REQUIRE(structured.encode(bin, e).ok());
+    CHECK_FALSE(e.binary);
+    REQUIRE(e.headers.size() == 1);
+    CHECK(e.headers[0].value == kStructuredType);
+    REQUIRE(binary.encode(bin, e).ok());
+    CHECK(e.headers.size() == 4);
+    CHECK(e.headers[0].name == "ce_specversion");
+    CHECK(e.headers[1].value == "a");
+}
