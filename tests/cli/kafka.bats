@@ -205,6 +205,11 @@ teardown() {
   jq -c '[.id, .evtpartition, .evtoffset]' echoed | sort > said
   cmp stored said
   assert_eq "$(jq -r .evtpartition echoed | head -1)" "$(kafka_partition k1 3)"
+  # many batches in flight at once: still every event, in input order, each once
+  python3 "$GEN" -n 20000 -s 9 -o many.ndjson 2>/dev/null
+  timeout 60 "$APPEND" -L "$KLOG" -t e --echo many.ndjson > echoed
+  assert_eq "$(jq -r .id echoed | tr -d '\n' | md5sum)" "$(jq -r .id many.ndjson | tr -d '\n' | md5sum)"
+  assert_eq "$(jq -r '"\(.evtpartition)/\(.evtoffset)"' echoed | sort -u | wc -l)" 20000
 }
 
 @test "topics: list and describe from metadata and watermarks; partition-of needs no broker" {
