@@ -63,7 +63,10 @@ bool is_json_content_type(std::string_view ct) noexcept {
            (lower.size() > 5 && lower.compare(lower.size() - 5, 5, "+json") == 0);
 }
 
-bool is_structured_content_type(std::string_view ct) noexcept { return iequals_prefix(ct, "application/cloudevents"); }
+bool is_structured_content_type(std::string_view ct) noexcept {
+    constexpr std::string_view kPrefix = "application/cloudevents";
+    return ct.starts_with(kPrefix) || iequals_prefix(ct, kPrefix);  // the exact spelling first: it is what writers use
+}
 
 std::string base64(std::string_view bytes) {
     static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

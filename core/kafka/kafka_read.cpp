@@ -21,10 +21,12 @@ bool type_matches(const std::vector<std::string>& globs, std::string_view type) 
 
 struct Msg {
     rd_kafka_message_t* m;
-    explicit Msg(rd_kafka_message_t* x) : m(x) {}
-    Msg(Msg&& o) noexcept : m(std::exchange(o.m, nullptr)) {}
+    std::int64_t ts;  // the record's timestamp, read once: the merge compares it for every record it passes
+    explicit Msg(rd_kafka_message_t* x) : m(x), ts(rd_kafka_message_timestamp(x, nullptr)) {}
+    Msg(Msg&& o) noexcept : m(std::exchange(o.m, nullptr)), ts(o.ts) {}
     Msg& operator=(Msg&& o) noexcept {
         std::swap(m, o.m);
+        std::swap(ts, o.ts);
         return *this;
     }
     ~Msg() {
@@ -268,9 +270,7 @@ private:
                     best = &pt;
                     continue;
                 }
-                std::int64_t a = rd_kafka_message_timestamp(pt.buf.front().m, nullptr);
-                std::int64_t b = rd_kafka_message_timestamp(best->buf.front().m, nullptr);
-                if (a < b) best = &pt;
+                if (pt.buf.front().ts < best->buf.front().ts) best = &pt;
             }
             if (waiting) {
                 // Some partition has events still to come: wait for them before choosing.
