@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # bench/common.sh - shared helpers for bench/run.sh and bench/growth.sh (sourced).
 #
-# Provides: log, need, bench (a hyperfine row with peak RSS), peak_anon, machine_info,
+# Provides: log, need, bench (a hyperfine row with peak RSS), check, verify, peak_anon, machine_info,
 # free_port, and the variables HERE, EVT_BIN, SHARED, PY, RUNS.
 # The caller sets W (its temp dir), OUT (results dir) and RESULTS (tsv) before `bench`.
 
@@ -139,6 +139,10 @@ bench_dirs() {  # bench_dirs OUT_NAME WORK_NAME: sets STAMP, OUT (kept), W (work
     mkdir -p "$OUT/json" "$OUT/logs" "$OUT/rss"
     RESULTS=$OUT/results.tsv
     : > "$OUT/verify.txt"; : > "$OUT/commands.txt"; : > "$OUT/notes.txt"
+}
+check() {  # check "what" GOT WANT: OK or DIFF into $OUT/verify.txt
+    if [ "$2" = "$3" ]; then echo "OK    $1 ($2)" >> "$OUT/verify.txt"
+    else echo "DIFF  $1 (got $2, want $3)" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
 }
 verify() {  # verify "what" file1 file2: OK or DIFF into $OUT/verify.txt
     if cmp -s "$2" "$3"; then echo "OK    $1" >> "$OUT/verify.txt"

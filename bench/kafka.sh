@@ -38,8 +38,9 @@ bench_dirs kafka evt-bench-kafka
 for t in hyperfine jq kcat; do need "$t" || { echo "bench/kafka.sh: error: $t is required" >&2; exit 69; }; done
 [ -x "$EVT_BIN/kafka_mock" ] || { echo "bench/kafka.sh: error: $EVT_BIN/kafka_mock not found (it is built with the tests)" >&2; exit 66; }
 
-MOCK_PID=""
+MOCK_PID=""; FWD_PID=""
 cleanup() {
+    if [ -n "$FWD_PID" ]; then kill "$FWD_PID" 2>/dev/null || true; fi
     if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
     exec 7>&- 2>/dev/null || true
     rm -rf "$W"
@@ -88,7 +89,6 @@ forwarder() {
 }
 forwarder &
 FWD_PID=$!
-trap 'kill $FWD_PID 2>/dev/null || true; cleanup' EXIT
 # prepare: ask for a topic and wait until the forwarder made it
 PREP_TOPIC='rm -f "$W/topic"; next_topic %s; for _ in $(seq 400); do [ -s "$W/topic" ] && break; sleep 0.025; done; [ -s "$W/topic" ]'
 export -f next_topic
@@ -133,10 +133,6 @@ bench e2 "evt-append -L kafka:// --binding binary" "$NL" "$NB" 300 \
     "value = data, ce_* headers"
 BT=$(topic_of)
 
-check() {  # check "what" GOT WANT
-    if [ "$2" = "$3" ]; then echo "OK    $1 ($2)" >> "$OUT/verify.txt"
-    else echo "DIFF  $1 (got $2, want $3)" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
-}
 watermarks() {  # watermarks TOPIC -1|-2: the high (-1) or low (-2) watermarks summed over partitions
     local args=() p
     for p in $(seq 0 $((P - 1))); do args+=(-t "$1:$p:$2"); done

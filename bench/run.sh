@@ -48,10 +48,6 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 for t in hyperfine jq mawk sqlite3 cc; do need "$t" || { echo "bench/run.sh: error: $t is required" >&2; exit 69; }; done
 
-check() {  # check "what" GOT WANT
-    if [ "$2" = "$3" ]; then echo "OK    $1 ($2)" >> "$OUT/verify.txt"
-    else echo "DIFF  $1 (got $2, want $3)" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
-}
 
 # ---------------------------------------------------------------- inputs
 EVENTS=$W/events.ndjson

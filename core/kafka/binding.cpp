@@ -163,18 +163,18 @@ Status Encoder::encode(std::string_view json, Encoded& out) {
     // run reuses the strings of the previous one instead of allocating.
     std::size_t nh = 0;
     auto put = [&](std::string_view name, std::string_view value) {
-        out.structured_headers = false;
         if (nh == out.headers.size()) out.headers.emplace_back();
         out.headers[nh].name.assign(name);
         out.headers[nh].value.assign(value);
         ++nh;
     };
     auto structured = [&] {
-        if (out.structured_headers && out.headers.size() == 1) return;
+        if (out.headers.size() == 1 && out.headers[0].name == "content-type" &&
+            out.headers[0].value == kStructuredType)
+            return;  // what the previous event had
         nh = 0;
         put("content-type", kStructuredType);
         out.headers.resize(nh);
-        out.structured_headers = true;
     };
     // Structured mode writes the event as the value, except a tombstone,
     // which must be a null value for Kafka's compaction to see it.

@@ -53,7 +53,6 @@ struct Encoded {
     bool null_value = false;  // binary, no data
     std::string value;        // binary: the data (structured: use the event itself)
     std::vector<Header> headers;
-    bool structured_headers = false;  // headers are exactly the structured content-type (kept between calls)
 };
 
 inline constexpr std::string_view kStructuredType = "application/cloudevents+json; charset=UTF-8";

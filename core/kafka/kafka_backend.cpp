@@ -379,15 +379,16 @@ public:
     }
 
     std::unique_ptr<log::Batch> new_batch() override { return std::make_unique<log::Batch>(opt_); }
-    // librdkafka copies every event: a batch is only the hand-over from the
-    // reading thread, and a small one stays in the cache. (--atomic reads
-    // the whole input into one batch whatever the limits.)
+    // A batch is only the hand-over from the reading thread (its events go
+    // out at once, and it comes back when they are delivered): a small one
+    // stays in the cache. (--atomic reads the whole input into one batch
+    // whatever the limits.)
     backend::BatchLimits limits() const override { return {4096, 2u << 20}; }
 
     // Without --atomic the producer keeps the pipeline full: a batch's events
-    // are queued in librdkafka (which copies them, so the batch is free again
-    // at once) and their delivery reports are taken as they arrive, in input
-    // order, by this and the next commits and finish(). What a commit reports
+    // are queued in librdkafka without waiting for the batch before, and
+    // their delivery reports are taken as they arrive, in input order, by
+    // this and the next commits and finish(). What a commit reports
     // stored is the events acknowledged since the last one. --sync each waits
     // for every event's report before the next; --atomic is one transaction
     // per commit, waited for.
@@ -403,7 +404,6 @@ public:
         held_.back().left = n;
         log::CommitResult r;
         std::optional<Error> failure;
-        Encoded& enc = enc_;
         std::size_t queued = 0;
         for (std::size_t i = 0; i < n && !failure; ++i) {
             log::Batch::EventView ev = b.event(i);
@@ -412,12 +412,12 @@ public:
                 failure = p.error();
                 break;
             }
-            if (Status e = encoder_.encode(ev.json, enc); !e.ok()) {
+            if (Status e = encoder_.encode(ev.json, enc_); !e.ok()) {
                 failure = e.error();
                 break;
             }
             pending_.push_back({Delivery{}, ev.json});
-            if (Status q = produce(ev, enc, *p, &pending_.back().d, !enc.binary); !q.ok()) {
+            if (Status q = produce(ev, enc_, *p, &pending_.back().d, !enc_.binary); !q.ok()) {
                 pending_.pop_back();
                 failure = q.error();
                 break;
@@ -433,9 +433,9 @@ public:
                 if (failed_) break;
             }
         }
-        // Events of the batch that were never queued are not waited for.
-        for (auto& h : held_)
-            if (h.batch.get() == &b) h.left -= n - queued;
+        // Events of the batch that were never queued are not waited for (it
+        // is still the last held: its queued events are not all reaped).
+        held_.back().left -= n - queued;
         reap(r, on_stored);
         if (!failure && !failed_) return r;
         // Stop: every event still queued gets its report, so that the count
