@@ -7,7 +7,7 @@ EVT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 EVT_BUILD=${EVT_BUILD:-$EVT_ROOT/build}
 EVT_PACKAGES=(cmake g++ make pkg-config libcli11-dev libfmt-dev libyaml-cpp-dev liblmdb-dev lmdb-utils
     catch2 libsimdjson-dev nlohmann-json3-dev bats man-db python3 python3-jsonschema jq time procps mawk
-    libpq-dev libsqlite3-dev postgresql sqlite3 graphviz librdkafka-dev kcat)
+    libpq-dev libsqlite3-dev postgresql sqlite3 graphviz librdkafka-dev kcat libnats-dev nats-server)
 
 evt_install() {
     local missing=()

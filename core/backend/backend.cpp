@@ -2,6 +2,7 @@
 #include "core/backend/backend.hpp"
 
 #include "core/kafka/kafka_backend.hpp"
+#include "core/nats/nats_backend.hpp"
 
 namespace evt::backend {
 
@@ -35,12 +36,15 @@ Result<log::Log*> require_embedded(Backend& b, std::string_view what, std::strin
                               b.name()));
 }
 
-bool is_remote(std::string_view location) { return location.rfind("kafka://", 0) == 0; }
+bool is_remote(std::string_view location) {
+    return location.rfind("kafka://", 0) == 0 || location.rfind("nats://", 0) == 0;
+}
 
 Result<std::unique_ptr<Backend>> open(const std::string& location, const OpenOptions& options) {
     if (location.rfind("kafka://", 0) == 0) return kafka::open(location, options);
+    if (location.rfind("nats://", 0) == 0) return nats::open(location, options);
     if (location.find("://") != std::string::npos)
-        return make_error(ErrorKind::usage, "'{}': unknown log URL; a log is a directory or kafka://host:port",
+        return make_error(ErrorKind::usage, "'{}': unknown log URL; a log is a directory, kafka://host:port or nats://host:port",
                           location);
     return open_embedded(location, options);
 }

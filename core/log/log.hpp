@@ -76,6 +76,7 @@ struct TopicOptions {
     std::uint64_t retention_bytes = 0;
     bool compact = false;
     Micros tombstone_retention = kDefaultTombstoneRetention;
+    std::uint32_t replicas = 0;  // copies on a replicated backend (NATS); 0: the backend's default
 };
 
 // Names of the databases of a topic.

@@ -1,0 +1,580 @@
+// The NATS backend: topics and the producer (reads in nats_read.cpp, groups
+// in nats_group.cpp).
+#include "core/nats/nats_backend.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/nats/client.hpp"
+#include "core/route/partitioner.hpp"
+
+namespace evt::nats {
+
+namespace {
+
+// ---- the producer ----------------------------------------------------------------
+
+class NatsProducer final : public backend::Producer {
+public:
+    NatsProducer(const Settings& s, TopicRecord t, log::AppendOptions o, backend::Sync sync)
+        : s_(s), topic_(std::move(t)), opt_(std::move(o)), sync_(sync),
+          rr_(static_cast<std::uint32_t>(now_micros() / 1000)) {
+        for (std::uint32_t p = 0; p < topic_.config.partitions; ++p) {
+            prefixes_.push_back(partition_subject(topic_.config.name, p) + ".");
+            streams_.push_back(stream_name(topic_.config.name, p));
+        }
+    }
+    ~NatsProducer() override {
+        // Acks still to come refer to pending_: close the connection first.
+        client_ = Client();
+        for (Slot& sl : pending_)
+            if (sl.msg) natsMsg_Destroy(sl.msg);
+    }
+
+    Status init() {
+        Client::AsyncAcks acks;
+        acks.handler = &NatsProducer::on_ack;
+        acks.closure = this;
+        acks.max_pending = kWindow;
+        EVT_ASSIGN(client_, Client::connect(s_, &acks));
+        if (opt_.idempotent) EVT_TRY(set_window());
+        return {};
+    }
+
+    std::unique_ptr<log::Batch> new_batch() override { return std::make_unique<log::Batch>(opt_); }
+    backend::BatchLimits limits() const override { return {4096, 2u << 20}; }
+
+    Result<log::CommitResult> commit(log::Batch& batch, const log::Appender::StoredFn& on_stored) override {
+        if (opt_.expect) return commit_expected(batch, on_stored);
+        log::CommitResult r;
+        std::optional<Error> failure;
+        for (std::size_t i = 0; i < batch.size() && !failure; ++i) {
+            log::Batch::EventView ev = batch.event(i);
+            auto p = partition_of(ev);
+            if (!p.ok()) {
+                failure = p.error();
+                break;
+            }
+            if (Status st = publish(ev, *p, nullptr); !st.ok()) {
+                failure = st.error();
+                break;
+            }
+            if (sync_ == backend::Sync::each) {
+                if (Status w = wait_all(); !w.ok()) failure = w.error();
+            }
+            if ((i & 255) == 255 || sync_ == backend::Sync::each) {
+                reap(r, on_stored);
+                if (failed_) break;
+            }
+        }
+        batch.clear();
+        reap(r, on_stored);
+        if (!failure && !failed_) return r;
+        Status waited = wait_all();
+        reap(r, on_stored);
+        if (!failure && !waited.ok()) failure = waited.error();
+        if (!failure) failure = first_failure();
+        return failed_report(*failure);
+    }
+
+    Result<log::CommitResult> finish(const log::Appender::StoredFn& on_stored) override {
+        log::CommitResult r;
+        Status waited = wait_all();
+        reap(r, on_stored);
+        if (failed_) return failed_report(first_failure());
+        if (!waited.ok()) return failed_report(waited.error());
+        return r;
+    }
+
+    std::vector<std::string> notes() const override {
+        std::vector<std::string> out;
+        if (retried_)
+            out.push_back(fmt::format("{} publish{} resent after a server was lost (their Nats-Msg-Id keeps them "
+                                      "single)",
+                                      retried_, retried_ == 1 ? "" : "es"));
+        return out;
+    }
+
+private:
+    static constexpr std::int64_t kWindow = 4096;  // publishes in flight
+
+    struct Slot {
+        natsMsg* msg = nullptr;  // ours again once acknowledged (libnats hands it back)
+        std::uint32_t partition = 0;
+        bool done = false;
+        bool duplicate = false;
+        std::uint64_t seq = 0;
+        natsStatus err = NATS_OK;
+        int code = 0;
+        std::string text;
+    };
+
+    static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+        auto* self = static_cast<NatsProducer*>(closure);
+        std::lock_guard lock(self->m_);
+        auto it = self->by_msg_.find(msg);
+        if (it == self->by_msg_.end()) {
+            natsMsg_Destroy(msg);
+            return;
+        }
+        Slot& sl = *it->second;
+        self->by_msg_.erase(it);
+        sl.msg = msg;
+        sl.done = true;
+        if (pa) {
+            sl.seq = pa->Sequence;
+            sl.duplicate = pa->Duplicate;
+        } else if (pae) {
+            sl.err = pae->Err == NATS_OK ? NATS_ERR : pae->Err;
+            sl.code = static_cast<int>(pae->ErrCode);
+            if (pae->ErrText) sl.text = pae->ErrText;
+        } else {
+            sl.err = NATS_ERR;
+        }
+        self->cv_.notify_all();
+    }
+
+    Result<std::uint32_t> partition_of(const log::Batch::EventView& ev) {
+        const std::uint32_t n = topic_.config.partitions;
+        if (opt_.partition) {
+            if (*opt_.partition >= n)
+                return make_error(ErrorKind::usage, "partition {} is out of range: topic '{}' has {}", *opt_.partition,
+                                  topic_.config.name, n);
+            return *opt_.partition;
+        }
+        if (ev.has_key) return ev.key_partition_hash % n;
+        // --idempotent: an unkeyed event goes where its id sends it, so that a
+        // rerun meets the duplicate window of the same stream.
+        if (opt_.idempotent) return static_cast<std::uint32_t>(murmur2(ev.id) & 0x7fffffff) % n;
+        return rr_.next(n);
+    }
+
+    Result<natsMsg*> make_msg(const log::Batch::EventView& ev, std::uint32_t p) {
+        subject_.assign(prefixes_[p]);
+        subject_ += subject_token(ev.subject);
+        natsMsg* m = nullptr;
+        natsStatus st = natsMsg_Create(&m, subject_.c_str(), nullptr, ev.json.data(), static_cast<int>(ev.json.size()));
+        if (st == NATS_OK && ev.has_key) {
+            key_.assign(ev.key);
+            st = natsMsgHeader_Set(m, "Evt-Key", key_.c_str());
+        }
+        if (st != NATS_OK) {
+            if (m) natsMsg_Destroy(m);
+            return make_error(ErrorKind::invalid, "an event NATS cannot carry: {}", natsStatus_GetText(st));
+        }
+        return m;
+    }
+
+    // Queues one publish; ex: the expected last subject sequence, if any.
+    Status publish(const log::Batch::EventView& ev, std::uint32_t p, const jsPubOptions* ex) {
+        EVT_ASSIGN(natsMsg * m, make_msg(ev, p));
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        if (ex) po = *ex;
+        po.MaxWait = s_.timeout_ms();
+        id_.assign(ev.id);
+        if (opt_.idempotent && !ev.id.empty()) po.MsgId = id_.c_str();
+        {
+            std::lock_guard lock(m_);
+            pending_.push_back(Slot{});
+            pending_.back().partition = p;
+            by_msg_[m] = &pending_.back();
+        }
+        natsMsg* handed = m;
+        for (;;) {
+            natsStatus st = js_PublishMsgAsync(client_.js(), &handed, &po);
+            if (st == NATS_OK) return {};
+            if (st == NATS_TIMEOUT && !stalled_too_long()) continue;  // the window is full: wait on
+            std::string text = nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : "";
+            {
+                std::lock_guard lock(m_);
+                by_msg_.erase(m);
+                pending_.pop_back();
+            }
+            if (handed) natsMsg_Destroy(handed);
+            return nats_error(s_, st, "publishing", static_cast<jsErrCode>(0), text);
+        }
+    }
+    bool stalled_too_long() {
+        // Each stall is StallWait (the timeout) long: a second one is the cluster not answering.
+        return ++stalls_ > 1;
+    }
+
+    // Waits for every publish in flight (at most the timeout past the last ack).
+    Status wait_all() {
+        std::unique_lock lock(m_);
+        auto all_done = [&] {
+            for (auto it = pending_.rbegin(); it != pending_.rend(); ++it)
+                if (!it->done) return false;
+            return true;
+        };
+        while (!all_done()) {
+            std::size_t before = by_msg_.size();
+            if (cv_.wait_for(lock, std::chrono::microseconds(s_.timeout) + std::chrono::seconds(1), all_done)) break;
+            if (by_msg_.size() == before)
+                return make_error(ErrorKind::busy, "{}: {} publishes not acknowledged within {}", s_.location,
+                                  by_msg_.size(), format_duration(s_.timeout));
+        }
+        return {};
+    }
+
+    // Takes acknowledged publishes from the front, in input order.
+    void reap(log::CommitResult& r, const log::Appender::StoredFn& on_stored) {
+        std::deque<Slot> ready;
+        {
+            std::lock_guard lock(m_);
+            while (!pending_.empty() && pending_.front().done && !failed_) {
+                if (pending_.front().err != NATS_OK) {
+                    failed_ = true;
+                    first_err_ = pending_.front();
+                    first_err_.msg = nullptr;
+                    break;
+                }
+                ready.push_back(std::move(pending_.front()));
+                pending_.pop_front();
+            }
+        }
+        for (Slot& sl : ready) {
+            if (sl.duplicate) {
+                ++r.skipped;
+            } else {
+                ++r.stored;
+                ++acked_;
+                if (on_stored) {
+                    log::Position pos;
+                    pos.partition = sl.partition;
+                    pos.offset = sl.seq - 1;
+                    pos.time = now_micros();
+                    on_stored(std::string_view(natsMsg_GetData(sl.msg),
+                                               static_cast<std::size_t>(natsMsg_GetDataLength(sl.msg))),
+                              pos);
+                }
+            }
+            natsMsg_Destroy(sl.msg);
+        }
+    }
+
+    Error first_failure() const {
+        Error e = nats_error(s_, first_err_.err, fmt::format("publishing to {}", streams_[first_err_.partition]),
+                             static_cast<jsErrCode>(first_err_.code), first_err_.text);
+        if (first_err_.err == NATS_TIMEOUT || first_err_.err == NATS_NO_RESPONDERS)
+            return quorum_or(e, first_err_.partition);
+        return e;
+    }
+
+    // A timeout or no answer: asks the stream whether it has a leader, so
+    // that a lost quorum is said as such (unavailable, 69).
+    Error quorum_or(const Error& e, std::uint32_t p) const {
+        Client probe;
+        auto c = Client::connect(s_);
+        if (!c.ok()) return c.error();
+        jsStreamInfo* si = nullptr;
+        jsErrCode code = static_cast<jsErrCode>(0);
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = 2000;
+        natsStatus st = js_GetStreamInfo(&si, c->js(), streams_[p].c_str(), &jo, &code);
+        std::string why;
+        if (st != NATS_OK) {
+            why = fmt::format("stream {} has no leader: its replicas lost their quorum ({})", streams_[p],
+                              static_cast<int>(code) ? fmt::format("JetStream error {}", static_cast<int>(code))
+                                                     : std::string(natsStatus_GetText(st)));
+        } else {
+            if (si->Cluster && (!si->Cluster->Leader || !*si->Cluster->Leader))
+                why = fmt::format("stream {} has no leader: its replicas lost their quorum", streams_[p]);
+            jsStreamInfo_Destroy(si);
+        }
+        if (why.empty()) return e;
+        return make_error(ErrorKind::unavailable, "{}: {}", s_.location, why);
+    }
+
+    Error failed_report(const Error& e) const {
+        std::uint64_t after = 0;
+        for (const Slot& sl : pending_)
+            if (sl.done && sl.err == NATS_OK && !sl.duplicate) ++after;
+        std::string tail = after ? fmt::format(", and {} after them were acknowledged out of order (a rerun with "
+                                               "--idempotent skips them)",
+                                               after)
+                                 : std::string();
+        return make_error(e.kind, "{} ({} events acknowledged by the cluster in input order{}; the rest not stored)",
+                          e.message, acked_, tail);
+    }
+
+    // --expect-version: the subject's version checked by the server through
+    // the expected last subject sequence; each event waits for its ack, the
+    // next expects the sequence the last one got.
+    Result<log::CommitResult> commit_expected(log::Batch& batch, const log::Appender::StoredFn& on_stored) {
+        log::CommitResult r;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            log::Batch::EventView ev = batch.event(i);
+            EVT_ASSIGN(std::uint32_t p, partition_of(ev));
+            if (!chain_) {
+                EVT_TRY(check_version(ev, p));
+                chain_ = true;
+            } else if (p != chain_partition_) {
+                return make_error(ErrorKind::invalid, "--expect-version on NATS needs the subject's events in one "
+                                                      "partition (give them one partitionkey)");
+            }
+            jsPubOptions po;
+            jsPubOptions_Init(&po);
+            if (last_seq_) po.ExpectLastSubjectSeq = last_seq_;
+            else po.ExpectNoMessage = true;
+            EVT_TRY(publish(ev, p, &po));
+            EVT_TRY(wait_all());
+            Slot front;
+            {
+                std::lock_guard lock(m_);
+                front = pending_.front();
+            }
+            if (front.err != NATS_OK && front.code == JSStreamWrongLastSequenceErr) {
+                std::lock_guard lock(m_);
+                natsMsg_Destroy(pending_.front().msg);
+                pending_.pop_front();
+                if (acked_ == 0)
+                    return make_error(ErrorKind::conflict,
+                                      "expected version {} of '{}', but another writer appended to it first: nothing "
+                                      "stored",
+                                      version_text(), ev.subject);
+                return make_error(ErrorKind::conflict,
+                                  "'{}' changed under this append after {} of its events were stored (another writer)",
+                                  ev.subject, acked_);
+            }
+            reap(r, on_stored);
+            if (failed_) return failed_report(first_failure());
+            last_seq_ = front.seq;
+        }
+        batch.clear();
+        return r;
+    }
+
+    std::string version_text() const {
+        using K = log::ExpectVersion::Kind;
+        switch (opt_.expect->kind) {
+        case K::any: return "any";
+        case K::no_stream: return "no-stream";
+        case K::exists: return "exists";
+        case K::exact: return std::to_string(opt_.expect->version);
+        }
+        return "?";
+    }
+
+    // The subject's current version (its message count) and last sequence,
+    // read consistently (the last sequence again after the count).
+    Status check_version(const log::Batch::EventView& ev, std::uint32_t p) {
+        chain_partition_ = p;
+        std::string subj = prefixes_[p] + subject_token(ev.subject);
+        std::uint64_t count = 0, seq = 0;
+        for (int attempt = 0;; ++attempt) {
+            EVT_ASSIGN(std::uint64_t s1, last_subject_seq(p, subj));
+            EVT_ASSIGN(count, subject_count(p, subj));
+            EVT_ASSIGN(std::uint64_t s2, last_subject_seq(p, subj));
+            seq = s2;
+            if (s1 == s2) break;
+            if (attempt > 20) return make_error(ErrorKind::busy, "'{}' keeps changing: retry", ev.subject);
+        }
+        last_seq_ = seq;
+        using K = log::ExpectVersion::Kind;
+        const log::ExpectVersion& x = *opt_.expect;
+        bool ok = x.kind == K::any || (x.kind == K::no_stream && count == 0) || (x.kind == K::exists && count > 0) ||
+                  (x.kind == K::exact && count == x.version);
+        if (!ok)
+            return make_error(ErrorKind::conflict, "expected version {} of '{}', but it is at version {}: nothing stored",
+                              version_text(), ev.subject, count);
+        return {};
+    }
+
+    Result<std::uint64_t> last_subject_seq(std::uint32_t p, const std::string& subj) {
+        natsMsg* m = nullptr;
+        jsErrCode code = static_cast<jsErrCode>(0);
+        natsStatus st = js_GetLastMsg(&m, client_.js(), streams_[p].c_str(), subj.c_str(), nullptr, &code);
+        if (st == NATS_NOT_FOUND || static_cast<int>(code) == JSNoMessageFoundErr) return std::uint64_t{0};
+        if (st != NATS_OK) return nats_error(s_, st, fmt::format("reading the last event of {}", subj), code);
+        std::uint64_t seq = natsMsg_GetSequence(m);
+        natsMsg_Destroy(m);
+        return seq;
+    }
+
+    Result<std::uint64_t> subject_count(std::uint32_t p, const std::string& subj) {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Stream.Info.SubjectsFilter = subj.c_str();
+        jsStreamInfo* si = nullptr;
+        jsErrCode code = static_cast<jsErrCode>(0);
+        natsStatus st = js_GetStreamInfo(&si, client_.js(), streams_[p].c_str(), &jo, &code);
+        if (st != NATS_OK) return nats_error(s_, st, fmt::format("counting the events of {}", subj), code);
+        std::uint64_t n = 0;
+        if (si->State.Subjects)
+            for (int i = 0; i < si->State.Subjects->Count; ++i)
+                if (subj == si->State.Subjects->List[i].Subject) n = si->State.Subjects->List[i].Msgs;
+        jsStreamInfo_Destroy(si);
+        return n;
+    }
+
+    // --idempotent=WINDOW: every partition's duplicate window set to WINDOW.
+    Status set_window() {
+        std::int64_t want = opt_.idempotency_window * 1000;
+        for (const std::string& name : streams_) {
+            jsStreamInfo* si = nullptr;
+            jsErrCode code = static_cast<jsErrCode>(0);
+            natsStatus st = js_GetStreamInfo(&si, client_.js(), name.c_str(), nullptr, &code);
+            if (st != NATS_OK) return nats_error(s_, st, fmt::format("reading stream {}", name), code);
+            std::unique_ptr<jsStreamInfo, void (*)(jsStreamInfo*)> hold(si, jsStreamInfo_Destroy);
+            if (si->Config->Duplicates == want) continue;
+            if (si->Config->MaxAge && want > si->Config->MaxAge)
+                return make_error(ErrorKind::usage, "--idempotent={} is longer than the retention of topic '{}' ({})",
+                                  format_duration(opt_.idempotency_window), topic_.config.name,
+                                  format_duration(si->Config->MaxAge / 1000));
+            jsStreamConfig cfg = *si->Config;
+            cfg.Duplicates = want;
+            jsStreamInfo* out = nullptr;
+            st = js_UpdateStream(&out, client_.js(), &cfg, nullptr, &code);
+            if (out) jsStreamInfo_Destroy(out);
+            if (st != NATS_OK) return nats_error(s_, st, fmt::format("setting the duplicate window of {}", name), code);
+        }
+        return {};
+    }
+
+    const Settings& s_;
+    TopicRecord topic_;
+    log::AppendOptions opt_;
+    backend::Sync sync_;
+    RoundRobin rr_;
+    Client client_;
+    std::vector<std::string> prefixes_, streams_;
+    std::string subject_, key_, id_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::deque<Slot> pending_;
+    std::unordered_map<natsMsg*, Slot*> by_msg_;
+    bool failed_ = false;
+    Slot first_err_;
+    std::uint64_t acked_ = 0;
+    std::uint64_t retried_ = 0;
+    int stalls_ = 0;
+    bool chain_ = false;
+    std::uint32_t chain_partition_ = 0;
+    std::uint64_t last_seq_ = 0;
+};
+
+// ---- the backend -------------------------------------------------------------
+
+class NatsBackend final : public backend::Backend {
+public:
+    NatsBackend(Settings s, Client c) : s_(std::move(s)), c_(std::move(c)), reg_(s_, c_) {}
+
+    std::string location() const override { return s_.location; }
+    std::string_view name() const override { return "NATS JetStream"; }
+    bool supports(backend::Feature f) const override { return f != backend::Feature::local_state; }
+    std::string lacks(backend::Feature f) const override {
+        if (f == backend::Feature::local_state) return "NATS keeps no evt state";
+        return Backend::lacks(f);
+    }
+
+    Result<log::TopicConfig> create_topic(std::string_view name, const log::TopicOptions& o) override {
+        EVT_ASSIGN(TopicRecord t, reg_.create(name, o));
+        return t.config;
+    }
+    Result<log::TopicConfig> ensure_topic(std::string_view name, const log::TopicOptions& o) override {
+        auto t = reg_.find(name);
+        if (t.ok()) return t->config;
+        if (t.error().kind != ErrorKind::not_found) return t.error();
+        auto made = reg_.create(name, o);
+        if (made.ok()) return made->config;
+        if (auto again = reg_.find(name); again.ok()) return again->config;  // created meanwhile
+        return made.error();
+    }
+    Result<log::TopicConfig> alter_partitions(std::string_view name, std::uint32_t partitions) override {
+        EVT_ASSIGN(TopicRecord t, reg_.add_partitions(name, partitions));
+        return t.config;
+    }
+    Status delete_topic(std::string_view name) override { return reg_.remove(name); }
+    Result<std::vector<log::TopicConfig>> topics() override {
+        EVT_ASSIGN(auto all, reg_.list());
+        std::vector<log::TopicConfig> out;
+        for (auto& t : all) out.push_back(t.config);
+        return out;
+    }
+    Result<std::vector<log::PartitionInfo>> describe(std::string_view topic, log::TopicConfig& config) override {
+        EVT_ASSIGN(TopicRecord t, reg_.find(topic));
+        config = t.config;
+        std::vector<log::PartitionInfo> out;
+        for (std::uint32_t p = 0; p < t.config.partitions; ++p) {
+            EVT_ASSIGN(StreamState st, stream_state(s_, c_, topic, p));
+            log::PartitionInfo info;
+            info.partition = p;
+            info.start = st.start;
+            info.end = st.end;
+            info.records = st.msgs;
+            info.bytes = st.bytes;
+            info.first_time = st.first_time;
+            info.last_time = st.last_time;
+            out.push_back(info);
+        }
+        return out;
+    }
+
+    Result<std::unique_ptr<backend::Producer>> producer(std::string_view topic, const log::AppendOptions& o,
+                                                        backend::Sync sync) override {
+        if (o.atomic)
+            return backend::refuse(*this, "--atomic", "NATS JetStream has no transaction across messages (append "
+                                                      "without it: a failed run reports the prefix stored)");
+        EVT_TRY(log::check_topic_name(topic));
+        auto t = reg_.find(topic);
+        if (!t.ok() && t.error().kind == ErrorKind::not_found && o.create) {
+            auto made = reg_.create(topic, *o.create);
+            t = made.ok() ? made : reg_.find(topic);
+            if (!t.ok() && !made.ok()) return made.error();
+        }
+        if (!t.ok()) return t.error();
+        auto p = std::make_unique<NatsProducer>(s_, *t, o, sync);
+        EVT_TRY(p->init());
+        return std::unique_ptr<backend::Producer>(std::move(p));
+    }
+
+    Status read(std::string_view topic, const log::ReadOptions& o, const log::RecordFn& fn,
+                const log::FollowHooks& hooks) override {
+        EVT_ASSIGN(TopicRecord t, reg_.find(topic));
+        return read_topic(s_, c_, t, o, fn, hooks);
+    }
+    Status read_stream(std::string_view topic, std::string_view subject, const log::ReadOptions& o,
+                       const std::function<Result<bool>(const log::RecordView&, std::uint64_t)>& fn,
+                       const log::FollowHooks& hooks) override {
+        EVT_ASSIGN(TopicRecord t, reg_.find(topic));
+        return nats::read_stream(s_, c_, t, subject, o, fn, hooks);
+    }
+
+    Status consume(const group::ConsumerOptions& o, const group::Handler& handler,
+                   const group::ConsumerHooks& hooks) override {
+        EVT_ASSIGN(TopicRecord t, reg_.find(o.topic));
+        return nats::consume(s_, c_, reg_, t, o, handler, hooks);
+    }
+    Result<group::CommitReport> commit_events(std::string_view g, cli::LineReader& in) override {
+        return nats::commit_events(s_, c_, reg_, g, in);
+    }
+    Result<std::vector<group::GroupView>> list_groups() override { return nats::list_groups(s_, c_, reg_); }
+    Result<group::GroupView> describe_group(std::string_view g) override {
+        return nats::describe_group(s_, c_, reg_, g);
+    }
+    Result<std::vector<group::ResetRow>> reset_group(std::string_view g, std::string_view topic, std::string_view spec,
+                                                     bool execute) override {
+        return nats::reset_group(s_, c_, reg_, g, topic, spec, execute);
+    }
+    Status delete_group(std::string_view g) override { return nats::delete_group(s_, c_, reg_, g); }
+
+private:
+    Settings s_;
+    Client c_;
+    Registry reg_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<backend::Backend>> open(const std::string& location, const backend::OpenOptions& options) {
+    EVT_ASSIGN(Settings s, parse_settings(location, options));
+    EVT_ASSIGN(Client c, Client::connect(s));
+    return std::unique_ptr<backend::Backend>(new NatsBackend(std::move(s), std::move(c)));
+}
+
+}  // namespace evt::nats
