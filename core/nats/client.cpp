@@ -78,8 +78,13 @@ Error nats_error(const Settings& s, natsStatus st, std::string_view what, jsErrC
                           st == NATS_NO_RESPONDERS ? std::string("no JetStream server answered (is JetStream enabled, "
                                                                  "and does the stream have a leader?)")
                                                    : text);
+    // Connected, and JetStream did not answer: the stream (or the cluster's
+    // metadata) has no leader, which is a lost quorum of its servers.
     if (st == NATS_TIMEOUT)
-        return make_error(ErrorKind::busy, "{}: {}: no answer within {}", s.location, what, format_duration(s.timeout));
+        return make_error(ErrorKind::unavailable,
+                          "{}: {}: no answer within {}: no leader (has the cluster lost its quorum, a majority of "
+                          "the stream's servers down?)",
+                          s.location, what, format_duration(s.timeout));
     if (st == NATS_NOT_FOUND) return make_error(ErrorKind::not_found, "{}: {}: not found", s.location, what);
     if (c) return make_error(ErrorKind::unavailable, "{}: {}: {} (JetStream error {})", s.location, what, text, c);
     return make_error(ErrorKind::unavailable, "{}: {}: {}", s.location, what, text);

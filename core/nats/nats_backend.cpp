@@ -156,6 +156,8 @@ private:
         subject_ += subject_token(ev.subject);
         natsMsg* m = nullptr;
         natsStatus st = natsMsg_Create(&m, subject_.c_str(), nullptr, ev.json.data(), static_cast<int>(ev.json.size()));
+        if (st == NATS_OK && opt_.expect)
+            st = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence", expect_seq_.c_str());
         if (st == NATS_OK && ev.has_key) {
             key_.assign(ev.key);
             st = natsMsgHeader_Set(m, "Evt-Key", key_.c_str());
@@ -176,6 +178,16 @@ private:
         po.MaxWait = s_.timeout_ms();
         id_.assign(ev.id);
         if (opt_.idempotent && !ev.id.empty()) po.MsgId = id_.c_str();
+        // nats-server 2.9 checks an expected subject sequence against what it
+        // has stored, not against publishes still in its RAFT log (two racing
+        // writers expecting the same sequence can both pass, seen here), and
+        // not at all for 0. So the event that follows sequence S of a subject
+        // also gets the message id "evt-v.<subject>.S": the second writer
+        // racing for the same S gets a duplicate back, a conflict.
+        if (opt_.expect) {
+            first_id_ = fmt::format("evt-v.{}.{}", subject_, last_seq_);
+            po.MsgId = first_id_.c_str();
+        }
         {
             std::lock_guard lock(m_);
             pending_.push_back(Slot{});
@@ -317,18 +329,18 @@ private:
                 return make_error(ErrorKind::invalid, "--expect-version on NATS needs the subject's events in one "
                                                       "partition (give them one partitionkey)");
             }
-            jsPubOptions po;
-            jsPubOptions_Init(&po);
-            if (last_seq_) po.ExpectLastSubjectSeq = last_seq_;
-            else po.ExpectNoMessage = true;
-            EVT_TRY(publish(ev, p, &po));
+            // The header itself (libnats leaves a sequence of 0 out, and 0 is
+            // "the subject has no messages yet").
+            expect_seq_ = std::to_string(last_seq_);
+            EVT_TRY(publish(ev, p, nullptr));
             EVT_TRY(wait_all());
             Slot front;
             {
                 std::lock_guard lock(m_);
                 front = pending_.front();
             }
-            if (front.err != NATS_OK && front.code == JSStreamWrongLastSequenceErr) {
+            if ((front.err != NATS_OK && front.code == JSStreamWrongLastSequenceErr) ||
+                (front.err == NATS_OK && front.duplicate)) {
                 std::lock_guard lock(m_);
                 natsMsg_Destroy(pending_.front().msg);
                 pending_.pop_front();
@@ -443,7 +455,7 @@ private:
     RoundRobin rr_;
     Client client_;
     std::vector<std::string> prefixes_, streams_;
-    std::string subject_, key_, id_;
+    std::string subject_, key_, id_, expect_seq_, first_id_;
     std::mutex m_;
     std::condition_variable cv_;
     std::deque<Slot> pending_;
