@@ -6,6 +6,16 @@
 
 namespace evt::event {
 
+std::string_view TypeReader::type(std::string_view json) {
+    padded_.assign(json);
+    padded_.append(simdjson::SIMDJSON_PADDING, ' ');
+    auto doc = parser_.iterate(padded_.data(), json.size(), padded_.size());
+    std::string_view t;
+    if (doc.find_field("type").get_string().get(t)) return {};
+    type_.assign(t);
+    return type_;
+}
+
 namespace {
 
 const char* kind_name(simdjson::dom::element_type t) {

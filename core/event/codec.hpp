@@ -33,6 +33,18 @@
 
 namespace evt::event {
 
+// The `type` of a CloudEvent's JSON (for --type on a remote log, whose
+// records do not carry it apart); empty when it has none. The view lasts
+// until the next call.
+class TypeReader {
+public:
+    std::string_view type(std::string_view json);
+
+private:
+    std::string padded_, type_;
+    simdjson::ondemand::parser parser_;
+};
+
 struct FillOptions {
     std::string source = "/evt";
     bool require_id = false;

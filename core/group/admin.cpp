@@ -282,4 +282,26 @@ Result<CommitReport> commit_events(log::Log& lg, std::string_view group, cli::Li
     return rep;
 }
 
+Status read_positions(cli::LineReader& in, CommitReport& rep,
+                      const std::function<Status(std::string_view topic, std::uint32_t p, std::uint64_t off)>& fn) {
+    simdjson::dom::parser parser;
+    cli::Line line;
+    for (;;) {
+        EVT_ASSIGN(auto n, in.next(line, true));
+        if (n == cli::LineReader::Next::eof) return {};
+        if (n == cli::LineReader::Next::would_block) continue;
+        ++rep.lines;
+        simdjson::dom::element doc;
+        if (parser.parse(line.text.data(), line.text.size()).get(doc))
+            return make_error(ErrorKind::invalid, "line {}: not a JSON event", line.number);
+        std::string_view topic;
+        std::int64_t p = -1, off = -1;
+        if (doc["evttopic"].get(topic) || doc["evtpartition"].get(p) || doc["evtoffset"].get(off) || p < 0 || off < 0)
+            return make_error(ErrorKind::invalid, "line {}: an event without its position (evttopic, evtpartition, "
+                                                  "evtoffset): commit what evt-consume printed",
+                              line.number);
+        EVT_TRY(fn(topic, static_cast<std::uint32_t>(p), static_cast<std::uint64_t>(off)));
+    }
+}
+
 }  // namespace evt::group

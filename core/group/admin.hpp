@@ -70,4 +70,10 @@ struct CommitReport {
 // only contiguous progress per partition; in queue mode acks.
 Result<CommitReport> commit_events(log::Log& lg, std::string_view group, cli::LineReader& in);
 
+// For a remote log's evt-commit: reads every event and hands its position
+// (evttopic, evtpartition, evtoffset) to fn, counting rep.lines. Errors:
+// invalid "line N: ..." for a line that is not JSON or has no position.
+Status read_positions(cli::LineReader& in, CommitReport& rep,
+                      const std::function<Status(std::string_view topic, std::uint32_t p, std::uint64_t off)>& fn);
+
 }  // namespace evt::group

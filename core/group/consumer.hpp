@@ -76,6 +76,11 @@ struct ConsumerHooks {
     std::function<void(const std::string&)> warn;  // events lost to retention (else note)
 };
 
+// The event as it goes to the dead-letter topic: the original with where it
+// came from (evtdlqgroup, evtdlqtopic, evtdlqpartition, evtdlqoffset) and why
+// (evtdlqreason); deliveries counts the one that would come next.
+std::string dead_letter(const log::RecordView& r, const ConsumerOptions& o, std::uint32_t deliveries);
+
 class Consumer {
 public:
     Consumer(log::Log& lg, ConsumerOptions o);

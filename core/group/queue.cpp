@@ -9,11 +9,6 @@
 
 namespace evt::group {
 
-namespace {
-
-constexpr std::uint64_t kScan = 65536;  // offsets looked at past the floor per partition and round
-
-// The original event with where it came from and why it was dead-lettered.
 std::string dead_letter(const log::RecordView& r, const ConsumerOptions& o, std::uint32_t deliveries) {
     std::string j(r.json.substr(0, r.json.size() - 1));
     if (r.json.size() > 2) j += ',';
@@ -23,6 +18,10 @@ std::string dead_letter(const log::RecordView& r, const ConsumerOptions& o, std:
         r.partition, r.offset);
     return j;
 }
+
+namespace {
+
+constexpr std::uint64_t kScan = 65536;  // offsets looked at past the floor per partition and round
 
 struct Taken {
     std::uint32_t partition;

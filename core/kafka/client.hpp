@@ -103,12 +103,12 @@ public:
     // Errors: invalid "<topic>/<p>/<offset>: not a CloudEvent ...".
     Status decode(std::string_view topic, const rd_kafka_message_t* msg, log::RecordView& rec, bool want_headers);
     // The event's type (for --type), read from the JSON just decoded.
-    std::string_view type(const log::RecordView& rec);
+    std::string_view type(const log::RecordView& rec) { return types_.type(rec.json); }
 
 private:
-    std::string json_, headers_, padded_, type_;
+    std::string json_, headers_;
     std::vector<HeaderView> views_;
-    simdjson::ondemand::parser parser_;
+    event::TypeReader types_;
 };
 
 }  // namespace evt::kafka

@@ -267,16 +267,6 @@ Status RecordDecoder::decode(std::string_view topic, const rd_kafka_message_t* m
     return {};
 }
 
-std::string_view RecordDecoder::type(const log::RecordView& rec) {
-    padded_.assign(rec.json);
-    padded_.append(simdjson::SIMDJSON_PADDING, ' ');
-    auto doc = parser_.iterate(padded_.data(), rec.json.size(), padded_.size());
-    std::string_view t;
-    if (doc.find_field("type").get_string().get(t)) return {};
-    type_.assign(t);
-    return type_;
-}
-
 // ---- admin ----------------------------------------------------------------
 
 namespace {

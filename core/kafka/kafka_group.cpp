@@ -333,25 +333,11 @@ Result<group::CommitReport> commit_events(const Settings& s, std::string_view gr
     EVT_TRY(group::check_group_name(group));
     group::CommitReport report;
     std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
-    simdjson::dom::parser parser;
-    cli::Line line;
-    for (;;) {
-        EVT_ASSIGN(auto n, in.next(line, true));
-        if (n == cli::LineReader::Next::eof) break;
-        if (n == cli::LineReader::Next::would_block) continue;
-        ++report.lines;
-        simdjson::dom::element doc;
-        if (parser.parse(line.text.data(), line.text.size()).get(doc))
-            return make_error(ErrorKind::invalid, "line {}: not a JSON event", line.number);
-        std::string_view topic;
-        std::int64_t p = -1, off = -1;
-        if (doc["evttopic"].get(topic) || doc["evtpartition"].get(p) || doc["evtoffset"].get(off) || p < 0 || off < 0)
-            return make_error(ErrorKind::invalid, "line {}: an event without its position (evttopic, evtpartition, "
-                                                  "evtoffset): commit what evt-consume printed",
-                              line.number);
+    EVT_TRY(group::read_positions(in, report, [&](std::string_view topic, std::uint32_t p, std::uint64_t off) -> Status {
         auto& v = next[{std::string(topic), static_cast<std::int32_t>(p)}];
-        v = std::max(v, off + 1);
-    }
+        v = std::max(v, static_cast<std::int64_t>(off) + 1);
+        return {};
+    }));
     if (next.empty()) return report;
     EVT_ASSIGN(Handle h, outside_handle(s, group));
     std::vector<TopicMeta> topics;

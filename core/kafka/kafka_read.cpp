@@ -1,8 +1,6 @@
 // Reading a Kafka topic for evt-replay: assign + watermarks, per-partition
 // queues merged by record timestamp (ties by partition) until every partition
 // reached the end it had at the start; with --follow, then arrival order.
-#include <fnmatch.h>
-
 #include <deque>
 
 #include "core/kafka/client.hpp"
@@ -10,14 +8,6 @@
 namespace evt::kafka {
 
 namespace {
-
-bool type_matches(const std::vector<std::string>& globs, std::string_view type) {
-    if (globs.empty()) return true;
-    std::string t(type);
-    for (const auto& g : globs)
-        if (fnmatch(g.c_str(), t.c_str(), 0) == 0) return true;
-    return false;
-}
 
 struct Msg {
     rd_kafka_message_t* m;
@@ -203,7 +193,7 @@ private:
         pt.next = off + 1;
         log::RecordView rec;
         EVT_TRY(decoder_.decode(topic_, m.m, rec, o_.headers));
-        if (!o_.types.empty() && !type_matches(o_.types, decoder_.type(rec))) return true;
+        if (!o_.types.empty() && !log::type_matches(o_.types, decoder_.type(rec))) return true;
         if (tail_) {
             Kept k;
             k.json.assign(rec.json);

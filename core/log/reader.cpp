@@ -15,10 +15,6 @@ namespace evt::log {
 
 using store::Cursor;
 
-namespace {
-
-constexpr std::uint64_t kRecordsPerSnapshot = 65536;
-
 bool type_matches(const std::vector<std::string>& globs, std::string_view type) {
     if (globs.empty()) return true;
     std::string t(type);
@@ -26,6 +22,10 @@ bool type_matches(const std::vector<std::string>& globs, std::string_view type) 
         if (fnmatch(g.c_str(), t.c_str(), 0) == 0) return true;
     return false;
 }
+
+namespace {
+
+constexpr std::uint64_t kRecordsPerSnapshot = 65536;
 
 struct Range {
     std::uint32_t partition;

@@ -55,6 +55,9 @@ struct FollowHooks {
     std::function<bool()> stop;
 };
 
+// True when type matches one of the shell globs (or there are none).
+bool type_matches(const std::vector<std::string>& globs, std::string_view type);
+
 Status read_topic(Log& log, std::string_view topic, const ReadOptions& options, const RecordFn& fn,
                   const FollowHooks& hooks = {});
 

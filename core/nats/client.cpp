@@ -2,8 +2,6 @@
 // message decoding.
 #include "core/nats/client.hpp"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -280,9 +278,11 @@ Result<std::vector<TopicRecord>> Registry::list() {
     if (st == NATS_NOT_FOUND) return out;
     if (st != NATS_OK) return nats_error(s_, st, "listing topics");
     std::vector<std::string> names;
-    for (int i = 0; i < keys.Count; ++i) names.push_back(dotless(keys.Keys[i], '.'));
+    for (int i = 0; i < keys.Count; ++i) {
+        names.emplace_back(keys.Keys[i]);
+        std::replace(names.back().begin(), names.back().end(), '=', '.');  // kv_key() undone
+    }
     kvKeysList_Destroy(&keys);
-    for (auto& n : names) std::replace(n.begin(), n.end(), '=', '.');
     std::sort(names.begin(), names.end());
     for (const auto& n : names) {
         auto t = find(n);
@@ -444,24 +444,6 @@ bool Decoder::decode(natsMsg* m, std::uint32_t partition, log::RecordView& rec, 
         rec.headers = headers_;
     }
     return true;
-}
-
-std::string_view Decoder::type(const log::RecordView& rec) {
-    padded_.assign(rec.json);
-    padded_.append(simdjson::SIMDJSON_PADDING, ' ');
-    auto doc = parser_.iterate(padded_.data(), rec.json.size(), padded_.size());
-    std::string_view t;
-    if (doc.find_field("type").get_string().get(t)) return {};
-    type_.assign(t);
-    return type_;
-}
-
-bool type_matches(const std::vector<std::string>& globs, std::string_view type) {
-    if (globs.empty()) return true;
-    std::string t(type);
-    for (const auto& g : globs)
-        if (fnmatch(g.c_str(), t.c_str(), 0) == 0) return true;
-    return false;
 }
 
 }  // namespace evt::nats

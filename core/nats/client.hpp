@@ -12,8 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include <simdjson.h>
-
 #include "core/backend/backend.hpp"
 
 namespace evt::nats {
@@ -112,14 +110,12 @@ bool parse_meta(std::string_view reply, MsgMeta& m);
 class Decoder {
 public:
     bool decode(natsMsg* m, std::uint32_t partition, log::RecordView& rec, bool want_headers);
-    std::string_view type(const log::RecordView& rec);  // for --type
+    std::string_view type(const log::RecordView& rec) { return types_.type(rec.json); }  // for --type
 
 private:
-    std::string padded_, type_, headers_;
-    simdjson::ondemand::parser parser_;
+    std::string headers_;
+    event::TypeReader types_;
 };
-
-bool type_matches(const std::vector<std::string>& globs, std::string_view type);
 
 // A partition stream's extent: offsets [start, end) (end = the last
 // sequence), messages present, bytes, first and last append times.

@@ -88,15 +88,6 @@ public:
         return r;
     }
 
-    std::vector<std::string> notes() const override {
-        std::vector<std::string> out;
-        if (retried_)
-            out.push_back(fmt::format("{} publish{} resent after a server was lost (their Nats-Msg-Id keeps them "
-                                      "single)",
-                                      retried_, retried_ == 1 ? "" : "es"));
-        return out;
-    }
-
 private:
     static constexpr std::int64_t kWindow = 4096;  // publishes in flight
 
@@ -195,10 +186,12 @@ private:
             by_msg_[m] = &pending_.back();
         }
         natsMsg* handed = m;
-        for (;;) {
+        // A full window makes the call wait up to StallWait (the timeout) and
+        // then time out: once is a slow cluster, twice one that does not answer.
+        for (int stalls = 0;; ++stalls) {
             natsStatus st = js_PublishMsgAsync(client_.js(), &handed, &po);
             if (st == NATS_OK) return {};
-            if (st == NATS_TIMEOUT && !stalled_too_long()) continue;  // the window is full: wait on
+            if (st == NATS_TIMEOUT && stalls == 0) continue;
             std::string text = nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : "";
             {
                 std::lock_guard lock(m_);
@@ -208,10 +201,6 @@ private:
             if (handed) natsMsg_Destroy(handed);
             return nats_error(s_, st, "publishing", static_cast<jsErrCode>(0), text);
         }
-    }
-    bool stalled_too_long() {
-        // Each stall is StallWait (the timeout) long: a second one is the cluster not answering.
-        return ++stalls_ > 1;
     }
 
     // Waits for every publish in flight (at most the timeout past the last ack).
@@ -279,7 +268,6 @@ private:
     // A timeout or no answer: asks the stream whether it has a leader, so
     // that a lost quorum is said as such (unavailable, 69).
     Error quorum_or(const Error& e, std::uint32_t p) const {
-        Client probe;
         auto c = Client::connect(s_);
         if (!c.ok()) return c.error();
         jsStreamInfo* si = nullptr;
@@ -463,8 +451,6 @@ private:
     bool failed_ = false;
     Slot first_err_;
     std::uint64_t acked_ = 0;
-    std::uint64_t retried_ = 0;
-    int stalls_ = 0;
     bool chain_ = false;
     std::uint32_t chain_partition_ = 0;
     std::uint64_t last_seq_ = 0;

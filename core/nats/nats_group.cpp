@@ -228,12 +228,19 @@ std::vector<group::Member> live_members(const std::map<std::string, Entry>& all,
     return out;
 }
 
-Result<Meta> read_meta(GroupKV& kv, std::string_view group, const Settings& s) {
-    EVT_ASSIGN(auto e, kv.get("meta"));
+Result<Meta> meta_from(const std::optional<Entry>& e, std::string_view group, const Settings& s) {
     if (!e) return make_error(ErrorKind::not_found, "no such group '{}' on {}", group, s.location);
     auto m = parse_meta_json(e->value);
     if (!m) return make_error(ErrorKind::corrupt, "group '{}' on {}: its meta record is not evt's", group, s.location);
     return *m;
+}
+Result<Meta> read_meta(GroupKV& kv, std::string_view group, const Settings& s) {
+    EVT_ASSIGN(auto e, kv.get("meta"));
+    return meta_from(e, group, s);
+}
+Result<Meta> meta_of(const std::map<std::string, Entry>& all, std::string_view group, const Settings& s) {
+    auto me = all.find("meta");
+    return meta_from(me == all.end() ? std::nullopt : std::optional(me->second), group, s);
 }
 
 std::string partitions_text(const std::set<std::uint32_t>& ps, std::string_view topic) {
@@ -468,10 +475,29 @@ private:
         return true;
     }
 
+    // Hands one message of partition p to the handler, retrying a failed
+    // one with back-off until it succeeds or the member stops. False when the
+    // run ends (stopped, or --count reached).
+    Result<bool> deliver(std::uint32_t p, natsMsg* raw, const group::Handler& h) {
+        std::unique_ptr<natsMsg, void (*)(natsMsg*)> m(raw, natsMsg_Destroy);
+        log::RecordView rec;
+        if (!dec_.decode(raw, p, rec, false))
+            return make_error(ErrorKind::invalid, "{}/{}: a message without JetStream metadata", o_.topic, p);
+        if (rec.offset < position_[p]) return true;  // again, after the consumer was made again
+        for (int backoff_ms = 100;; backoff_ms = std::min(backoff_ms * 2, 2000)) {
+            EVT_ASSIGN(bool ok, h(rec, 1));
+            if (ok) break;
+            if (stopped()) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+        }
+        position_[p] = rec.offset + 1;
+        dirty_ = true;
+        ++delivered_;
+        return !(o_.count && delivered_ >= o_.count) && !stopped();
+    }
+
     Status run_log(const group::Handler& h) {
-        Decoder dec;
         Micros next_maint = 0, last_commit = now_micros();
-        bool dirty = false;
         while (!stopped()) {
             Micros now = now_micros();
             if (now >= next_maint) {
@@ -482,69 +508,32 @@ private:
             for (auto& [p, f] : feeds_) {
                 EVT_ASSIGN(natsMsg * raw, f.next(s_, 0));
                 if (!raw) continue;
-                std::unique_ptr<natsMsg, void (*)(natsMsg*)> m(raw, natsMsg_Destroy);
                 any = true;
-                log::RecordView rec;
-                if (!dec.decode(raw, p, rec, false))
-                    return make_error(ErrorKind::invalid, "{}/{}: a message without JetStream metadata", o_.topic, p);
-                if (rec.offset < position_[p]) continue;  // again, after the consumer was made again
-                int backoff_ms = 100;
-                for (;;) {
-                    EVT_ASSIGN(bool ok, h(rec, 1));
-                    if (ok || stopped()) break;
-                    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-                    backoff_ms = std::min(backoff_ms * 2, 2000);
-                }
-                if (stopped()) break;
-                position_[p] = rec.offset + 1;
-                dirty = true;
-                ++delivered_;
-                if (o_.count && delivered_ >= o_.count) return commit_all();
+                EVT_ASSIGN(bool go, deliver(p, raw, h));
+                if (!go) return commit_all();
             }
             now = now_micros();
-            if (dirty && (!any || now - last_commit > 50'000)) {
+            if (dirty_ && (!any || now - last_commit > 50'000)) {
                 EVT_TRY(commit_all());
-                dirty = false;
+                dirty_ = false;
                 last_commit = now;
             }
-            if (!any) {
-                if (!o_.follow && assigned_once_ && !waiting_ && caught_up()) break;
-                if (!o_.follow && assigned_once_ && !waiting_ && owned_.empty()) break;
-                // Nothing anywhere: wait on one partition briefly.
-                if (!feeds_.empty()) {
-                    auto it = feeds_.begin();
-                    std::advance(it, static_cast<long>(turn_++ % feeds_.size()));
-                    EVT_ASSIGN(natsMsg * raw, it->second.next(s_, 10));
-                    if (raw) {
-                        // Put back in order: simplest is to handle it on the next round.
-                        pushback_.emplace_back(it->first, raw);
-                    }
-                } else {
-                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                }
-                if (!pushback_.empty()) EVT_TRY(drain_pushback(h, dec, dirty));
+            if (any) continue;
+            if (!o_.follow && assigned_once_ && !waiting_ && (caught_up() || owned_.empty())) break;
+            if (feeds_.empty()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                continue;
+            }
+            // Nothing anywhere: wait on one partition at a time, briefly.
+            auto it = feeds_.begin();
+            std::advance(it, static_cast<long>(turn_++ % feeds_.size()));
+            EVT_ASSIGN(natsMsg * raw, it->second.next(s_, 10));
+            if (raw) {
+                EVT_ASSIGN(bool go, deliver(it->first, raw, h));
+                if (!go) return commit_all();
             }
         }
         return commit_all();
-    }
-
-    Status drain_pushback(const group::Handler& h, Decoder& dec, bool& dirty) {
-        for (auto& [p, raw] : pushback_) {
-            std::unique_ptr<natsMsg, void (*)(natsMsg*)> m(raw, natsMsg_Destroy);
-            log::RecordView rec;
-            if (!dec.decode(raw, p, rec, false)) continue;
-            if (!owned_.count(p) || rec.offset < position_[p]) continue;
-            for (int backoff_ms = 100;; backoff_ms = std::min(backoff_ms * 2, 2000)) {
-                EVT_ASSIGN(bool ok, h(rec, 1));
-                if (ok || stopped()) break;
-                std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-            }
-            position_[p] = rec.offset + 1;
-            dirty = true;
-            ++delivered_;
-        }
-        pushback_.clear();
-        return {};
     }
 
     // ---- queue mode ----
@@ -575,16 +564,6 @@ private:
         return {};
     }
 
-    std::string dead_letter(const log::RecordView& r, std::uint64_t deliveries) const {
-        std::string j(r.json.substr(0, r.json.size() - 1));
-        if (r.json.size() > 2) j += ',';
-        j += fmt::format(
-            R"j("evtdlqreason":"not acknowledged after {} deliveries (--max-deliveries {})","evtdlqgroup":"{}","evtdlqtopic":"{}","evtdlqpartition":{},"evtdlqoffset":{}}})j",
-            deliveries - 1, o_.max_deliveries, event::json_escape_string(o_.group), event::json_escape_string(o_.topic),
-            r.partition, r.offset);
-        return j;
-    }
-
     Status to_dlq(const log::RecordView& r, std::uint64_t deliveries) {
         if (!dlq_) {
             log::TopicOptions to;
@@ -594,7 +573,7 @@ private:
             if (!t.ok()) return t.error();
             dlq_ = std::make_unique<TopicRecord>(*t);
         }
-        std::string j = dead_letter(r, deliveries);
+        std::string j = group::dead_letter(r, o_, static_cast<std::uint32_t>(deliveries));
         std::uint32_t p = r.has_key ? static_cast<std::uint32_t>(murmur2(r.key) & 0x7fffffff) % dlq_->config.partitions
                                     : static_cast<std::uint32_t>(dlq_count_++ % dlq_->config.partitions);
         std::string subj = event_subject(dlq_name_, p, {});
@@ -709,9 +688,9 @@ private:
     std::map<std::uint32_t, std::uint64_t> owned_;  // partition -> revision of its own.<p>
     std::map<std::uint32_t, Feed> feeds_;
     std::map<std::uint32_t, std::uint64_t> position_, committed_, end_at_start_;
-    std::vector<std::pair<std::uint32_t, natsMsg*>> pushback_;
     std::vector<std::pair<std::uint32_t, natsSubscription*>> pulls_;
-    bool assigned_once_ = false, waiting_ = false;
+    bool assigned_once_ = false, waiting_ = false, dirty_ = false;
+    Decoder dec_;
     std::uint64_t delivered_ = 0;
     std::size_t turn_ = 0;
     std::string dlq_name_;
@@ -721,7 +700,6 @@ private:
 public:
     ~NatsMember() {
         for (auto& [p, sub] : pulls_) natsSubscription_Destroy(sub);
-        for (auto& [p, m] : pushback_) natsMsg_Destroy(m);
     }
 };
 
@@ -744,33 +722,12 @@ Result<group::CommitReport> commit_events(const Settings& s, const Client& c, Re
     group::CommitReport report;
     std::map<std::uint32_t, std::uint64_t> next;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> acks;
-    simdjson::dom::parser parser;
-    cli::Line line;
-    for (;;) {
-        EVT_ASSIGN(auto n, in.next(line, true));
-        if (n == cli::LineReader::Next::eof) break;
-        if (n == cli::LineReader::Next::would_block) continue;
-        ++report.lines;
-        simdjson::dom::element doc;
-        if (parser.parse(line.text.data(), line.text.size()).get(doc))
-            return make_error(ErrorKind::invalid, "line {}: not a JSON event", line.number);
-        std::string_view topic;
-        std::int64_t p = -1, off = -1;
-        if (doc["evttopic"].get(topic) || doc["evtpartition"].get(p) || doc["evtoffset"].get(off) || p < 0 || off < 0)
-            return make_error(ErrorKind::invalid, "line {}: an event without its position (evttopic, evtpartition, "
-                                                  "evtoffset): commit what evt-consume printed",
-                              line.number);
-        if (topic != meta.topic) {
-            ++report.ignored;
-            continue;
-        }
-        if (meta.mode == group::Mode::queue) {
-            acks.emplace_back(static_cast<std::uint32_t>(p), static_cast<std::uint64_t>(off));
-        } else {
-            auto& v = next[static_cast<std::uint32_t>(p)];
-            v = std::max(v, static_cast<std::uint64_t>(off) + 1);
-        }
-    }
+    EVT_TRY(group::read_positions(in, report, [&](std::string_view topic, std::uint32_t p, std::uint64_t off) -> Status {
+        if (topic != meta.topic) ++report.ignored;
+        else if (meta.mode == group::Mode::queue) acks.emplace_back(p, off);
+        else next[p] = std::max(next[p], off + 1);
+        return {};
+    }));
     if (meta.mode == group::Mode::queue) {
         // An ack names the stream, the consumer and the stream sequence; the
         // server takes the rest of its pending record from the sequence.
@@ -805,30 +762,27 @@ Result<group::GroupView> describe_group(const Settings& s, const Client& c, Regi
     GroupKV kv(s, c);
     EVT_TRY(kv.open(group, false, 1));
     EVT_ASSIGN(auto all, kv.all());
-    auto me = all.find("meta");
-    if (me == all.end()) return make_error(ErrorKind::not_found, "no such group '{}' on {}", group, s.location);
-    auto meta = parse_meta_json(me->second.value);
-    if (!meta) return make_error(ErrorKind::corrupt, "group '{}': its meta record is not evt's", group);
-    EVT_ASSIGN(TopicRecord t, reg.find(meta->topic));
+    EVT_ASSIGN(Meta meta, meta_of(all, group, s));
+    EVT_ASSIGN(TopicRecord t, reg.find(meta.topic));
     group::GroupView v;
     v.state.name = std::string(group);
-    v.state.mode = meta->mode;
-    v.state.topic = meta->topic;
-    v.state.strategy = meta->strategy;
-    v.state.created = meta->created;
+    v.state.mode = meta.mode;
+    v.state.topic = meta.topic;
+    v.state.strategy = meta.strategy;
+    v.state.created = meta.created;
     v.members = live_members(all, now_micros());
     v.retention = t.config.removes();
     std::string cname = consumer_name(group);
     for (std::uint32_t p = 0; p < t.config.partitions; ++p) {
-        EVT_ASSIGN(StreamState st, stream_state(s, c, meta->topic, p));
+        EVT_ASSIGN(StreamState st, stream_state(s, c, meta.topic, p));
         group::PartitionRow r;
         r.partition = p;
         r.log_start = st.start;
         r.log_end = st.end;
-        if (meta->mode == group::Mode::queue) {
+        if (meta.mode == group::Mode::queue) {
             jsConsumerInfo* ci = nullptr;
             jsErrCode code = static_cast<jsErrCode>(0);
-            std::string stream = stream_name(meta->topic, p);
+            std::string stream = stream_name(meta.topic, p);
             natsStatus cs = js_GetConsumerInfo(&ci, c.js(), stream.c_str(), cname.c_str(), nullptr, &code);
             if (cs == NATS_OK) {
                 r.committed = ci->AckFloor.Stream;
@@ -887,13 +841,10 @@ Result<std::vector<group::ResetRow>> reset_group(const Settings& s, const Client
     GroupKV kv(s, c);
     EVT_TRY(kv.open(group, false, 1));
     EVT_ASSIGN(auto all, kv.all());
-    auto me = all.find("meta");
-    if (me == all.end()) return make_error(ErrorKind::not_found, "no such group '{}' on {}", group, s.location);
-    auto meta = parse_meta_json(me->second.value);
-    if (!meta) return make_error(ErrorKind::corrupt, "group '{}': its meta record is not evt's", group);
-    if (meta->topic != topic)
-        return make_error(ErrorKind::usage, "group '{}' consumes topic '{}', not '{}'", group, meta->topic, topic);
-    if (meta->mode == group::Mode::queue)
+    EVT_ASSIGN(Meta meta, meta_of(all, group, s));
+    if (meta.topic != topic)
+        return make_error(ErrorKind::usage, "group '{}' consumes topic '{}', not '{}'", group, meta.topic, topic);
+    if (meta.mode == group::Mode::queue)
         return make_error(ErrorKind::usage, "group '{}' is a queue-mode group: on NATS its position is the work "
                                             "queue's ack floor; delete the group to start it again",
                           group);

@@ -268,7 +268,7 @@ private:
         pt.next = rec.offset + 1;
         std::uint64_t version = 0;
         if (vfn_) version = ++version_;
-        if (!o_.types.empty() && !type_matches(o_.types, decoder_.type(rec))) return true;
+        if (!o_.types.empty() && !log::type_matches(o_.types, decoder_.type(rec))) return true;
         if (tail_) {
             Kept k;
             k.json.assign(rec.json);

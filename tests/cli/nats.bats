@@ -181,3 +181,23 @@ setup() {
   assert_eq "$(jq -r .id back.ndjson | sort | uniq -d | wc -l)" 0
   assert_eq "$(wc -l < back.ndjson)" 2000
 }
+
+@test "evt-commit at the end of the pipeline: offsets in log mode, acks in queue mode; a line without a position is exit 65" {
+  timeout 30 "$TOPIC" -L "$NLOG" create pipe --partitions 2
+  for i in $(seq 1 6); do echo "{\"type\":\"t\",\"data\":$i}"; done | timeout 30 "$APPEND" -L "$NLOG" -t pipe
+  timeout 60 "$CONSUME" -L "$NLOG" -t pipe -g lg --commit none > got.ndjson
+  assert_eq "$(wc -l < got.ndjson)" 6
+  assert_eq "$(timeout 30 "$GROUP" -L "$NLOG" describe lg --format json | jq '[.partitions[].lag] | add')" 6
+  timeout 30 "$COMMIT" -L "$NLOG" -g lg < got.ndjson
+  assert_eq "$(timeout 30 "$GROUP" -L "$NLOG" describe lg --format json | jq '[.partitions[].lag] | add')" 0
+  # queue mode: unacked events come again after the visibility timeout; acked ones do not
+  timeout 60 "$CONSUME" -L "$NLOG" -t pipe -g qg --mode queue --visibility 1s --commit none -n 3 > q1.ndjson
+  assert_eq "$(wc -l < q1.ndjson)" 3
+  timeout 30 "$COMMIT" -L "$NLOG" -g qg < q1.ndjson
+  sleep 1.5
+  timeout 60 "$CONSUME" -L "$NLOG" -t pipe -g qg --mode queue --visibility 1s > q2.ndjson
+  assert_eq "$(cat q1.ndjson q2.ndjson | jq -c .data | sort -n | tr '\n' ' ')" "1 2 3 4 5 6 "
+  run --separate-stderr timeout 30 "$COMMIT" -L "$NLOG" -g lg <<< '{"type":"t"}'
+  [ "$status" -eq 65 ]
+  [[ "$stderr" == *"line 1"* ]]
+}
