@@ -16,6 +16,7 @@ struct Options {
     evt::tool::LogFlags log;
     std::string name;
     std::uint32_t partitions = 1;
+    std::uint32_t replicas = 0;
     std::string retention;
     std::string retention_bytes;
     std::string tombstone_retention;
@@ -33,6 +34,7 @@ std::string time_or_dash(evt::Micros t, std::uint64_t count) { return count && t
 Result<int> create(const Options& o) {
     log::TopicOptions to;
     to.partitions = o.partitions;
+    to.replicas = o.replicas;
     to.compact = o.compact;
     if (!o.retention.empty()) {
         EVT_ASSIGN(to.retention, evt::parse_duration(o.retention));
@@ -142,7 +144,7 @@ Result<int> partition_of(const Options& o) {
 
 int main(int argc, char** argv) {
     evt::tool::Spec spec{"evt-topic", "Create, list, describe, alter and delete topics.",
-                         {"evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact [--tombstone-retention DUR]]",
+                         {"evt-topic create NAME [--partitions N] [--replicas N] [--retention DUR] [--retention-bytes SIZE] [--compact [--tombstone-retention DUR]]",
                           "evt-topic list [--format text|json]",
                           "evt-topic describe NAME [--format table|json]",
                           "evt-topic alter NAME --partitions N",
@@ -158,9 +160,12 @@ int main(int argc, char** argv) {
             ctx.usage(s, {std::move(usage)});
             return s;
         };
-        auto* c = sub("create", "create a topic", "evt-topic create NAME [--partitions N] [--retention DUR] [--retention-bytes SIZE] [--compact [--tombstone-retention DUR]]");
+        auto* c = sub("create", "create a topic", "evt-topic create NAME [--partitions N] [--replicas N] [--retention DUR] [--retention-bytes SIZE] [--compact [--tombstone-retention DUR]]");
         c->add_option("NAME", o->name, "the topic")->required();
         c->add_option("-P,--partitions", o->partitions, "number of partitions (default 1)")->check(CLI::Range(1, 256));
+        c->add_option("--replicas", o->replicas,
+                      "copies of each partition on a replicated backend (NATS: default 3, or fewer on a smaller cluster; Kafka: the broker's default)")
+            ->check(CLI::Range(1, 5));
         c->add_option("--retention", o->retention, "keep events this long, e.g. 7d")->check(evt::tool::Duration);
         c->add_option("--retention-bytes", o->retention_bytes, "keep at most this much per partition")->check(evt::tool::Size);
         c->add_flag("--compact", o->compact, "keep only the latest event per key");

@@ -27,6 +27,11 @@ public:
     log::Log* embedded() override { return log_.get(); }
 
     Result<log::TopicConfig> create_topic(std::string_view n, const log::TopicOptions& o) override {
+        if (o.replicas > 1)
+            return make_error(ErrorKind::unavailable,
+                              "--replicas {} needs a replicated backend (nats:// or kafka://); the embedded log keeps "
+                              "one copy",
+                              o.replicas);
         return log_->create_topic(n, o);
     }
     Result<log::TopicConfig> ensure_topic(std::string_view n, const log::TopicOptions& o) override {

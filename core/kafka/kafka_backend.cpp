@@ -667,7 +667,8 @@ public:
         // Reach a broker first, so that an unreachable cluster is 69, not a timeout.
         if (auto reach = list_topics(s_, h.get()); !reach.ok()) return reach.error();
         char err[256];
-        rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(std::string(name).c_str(), static_cast<int>(o.partitions), -1,
+        rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(std::string(name).c_str(), static_cast<int>(o.partitions),
+                                                        o.replicas ? static_cast<int>(o.replicas) : -1,
                                                         err, sizeof err);
         if (!nt) return make_error(ErrorKind::usage, "topic '{}': {}", name, err);
         if (o.retention) rd_kafka_NewTopic_set_config(nt, "retention.ms", std::to_string(o.retention / 1000).c_str());

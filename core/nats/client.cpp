@@ -176,6 +176,21 @@ std::string subject_token(std::string_view subject) {
     }
     return out;
 }
+std::string subject_of_token(std::string_view token) {
+    std::string out;
+    if (token == "_") return out;
+    out.reserve(token.size());
+    auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
+    for (std::size_t i = 0; i < token.size(); ++i) {
+        if (token[i] == '_' && i + 2 < token.size()) {
+            out += static_cast<char>(nibble(token[i + 1]) << 4 | nibble(token[i + 2]));
+            i += 2;
+        } else {
+            out += token[i];
+        }
+    }
+    return out;
+}
 std::string event_subject(std::string_view topic, std::uint32_t partition, std::string_view subject) {
     std::string out = partition_subject(topic, partition);
     out += '.';
@@ -413,10 +428,15 @@ bool parse_meta(std::string_view reply, MsgMeta& m) {
 }
 
 bool Decoder::decode(natsMsg* m, std::uint32_t partition, log::RecordView& rec, bool want_headers) {
-    rec = log::RecordView{};
     const char* reply = natsMsg_GetReply(m);
     MsgMeta meta;
     if (!reply || !parse_meta(reply, meta)) return false;
+    return decode(m, meta, partition, rec, want_headers);
+}
+
+bool Decoder::decode(natsMsg* m, const MsgMeta& meta, std::uint32_t partition, log::RecordView& rec,
+                     bool want_headers) {
+    rec = log::RecordView{};
     rec.partition = partition;
     rec.offset = meta.stream_seq - 1;
     rec.time = meta.ns / 1000;
@@ -425,6 +445,19 @@ bool Decoder::decode(natsMsg* m, std::uint32_t partition, log::RecordView& rec, 
     if (natsMsgHeader_Get(m, "Evt-Key", &key) == NATS_OK && key) {
         rec.has_key = true;
         rec.key = key;
+    } else if (const char* subj = natsMsg_GetSubject(m)) {
+        // No header: the key is the event's subject, which the last token carries.
+        std::string_view sv(subj);
+        std::string_view token = sv.substr(sv.rfind('.') + 1);
+        if (token != "_") {
+            rec.has_key = true;
+            if (token.find('_') == std::string_view::npos) {
+                rec.key = token;
+            } else {
+                key_ = subject_of_token(token);
+                rec.key = key_;
+            }
+        }
     }
     if (want_headers) {
         headers_.clear();

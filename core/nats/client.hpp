@@ -69,6 +69,7 @@ std::string partition_subject(std::string_view topic, std::uint32_t partition); 
 // _XX), or is "_" for an event without one.
 std::string event_subject(std::string_view topic, std::uint32_t partition, std::string_view subject);
 std::string subject_token(std::string_view subject);
+std::string subject_of_token(std::string_view token);  // subject_token inverted
 std::string kv_key(std::string_view name);  // '.' -> '='
 
 // The topic registry: KV bucket evt-topics, one key per topic, the value its
@@ -110,10 +111,11 @@ bool parse_meta(std::string_view reply, MsgMeta& m);
 class Decoder {
 public:
     bool decode(natsMsg* m, std::uint32_t partition, log::RecordView& rec, bool want_headers);
+    bool decode(natsMsg* m, const MsgMeta& meta, std::uint32_t partition, log::RecordView& rec, bool want_headers);
     std::string_view type(const log::RecordView& rec) { return types_.type(rec.json); }  // for --type
 
 private:
-    std::string headers_;
+    std::string headers_, key_;
     event::TypeReader types_;
 };
 

@@ -3,11 +3,13 @@
 #include "core/nats/nats_backend.hpp"
 
 #include <condition_variable>
-#include <deque>
 #include <mutex>
-#include <unordered_map>
+#include <algorithm>
+#include <optional>
+#include <thread>
 
 #include "core/nats/client.hpp"
+#include "core/nats/flat.hpp"
 #include "core/route/partitioner.hpp"
 
 namespace evt::nats {
@@ -29,8 +31,8 @@ public:
     ~NatsProducer() override {
         // Acks still to come refer to pending_: close the connection first.
         client_ = Client();
-        for (Slot& sl : pending_)
-            if (sl.msg) natsMsg_Destroy(sl.msg);
+        for (std::uint64_t i = pending_.begin(); i < pending_.end(); ++i)
+            if (pending_[i].msg) natsMsg_Destroy(pending_[i].msg);
     }
 
     Status init() {
@@ -57,6 +59,10 @@ public:
                 failure = p.error();
                 break;
             }
+            // While earlier events are being sent again, later ones wait:
+            // they would only fail the same way, and could overtake them.
+            while (resending() && !failed_) reap(r, on_stored, 50);
+            if (failed_) break;
             if (Status st = publish(ev, *p, nullptr); !st.ok()) {
                 failure = st.error();
                 break;
@@ -79,13 +85,23 @@ public:
         return failed_report(*failure);
     }
 
+    std::vector<std::string> notes() const override {
+        if (!resent_) return {};
+        return {fmt::format("{} publish{} sent again after the cluster lost a server or a leader ({}; each stored once)",
+                            resent_, resent_ == 1 ? " was" : "es were",
+                            opt_.idempotent ? "their message ids let the server drop a second copy"
+                                            : "no server had taken them")};
+    }
+
     Result<log::CommitResult> finish(const log::Appender::StoredFn& on_stored) override {
         log::CommitResult r;
-        Status waited = wait_all();
-        reap(r, on_stored);
-        if (failed_) return failed_report(first_failure());
-        if (!waited.ok()) return failed_report(waited.error());
-        return r;
+        for (;;) {
+            Status waited = wait_all();
+            reap(r, on_stored);
+            if (failed_) return failed_report(first_failure());
+            if (!waited.ok()) return failed_report(waited.error());
+            if (pending_.empty()) return r;
+        }
     }
 
 private:
@@ -100,18 +116,46 @@ private:
         natsStatus err = NATS_OK;
         int code = 0;
         std::string text;
+        int attempts = 1;
+        bool extended = false;  // its time to resend renewed once, the stream having a leader again
+        std::int64_t first_ms = 0;  // when first sent (the resend budget runs from here)
     };
+
+    static std::int64_t now_ms() { return now_micros() / 1000; }
+
+    // A failed publish that is safe and worth sending again: no server took
+    // it (no responders), or, with --idempotent (a message id, so a resend of
+    // one that was stored after all is a duplicate the server drops), its ack
+    // did not come or the cluster was between leaders. Within evt.timeout of
+    // its first send; past that it is the failure reported.
+    bool resendable(const Slot& sl) const { return now_ms() - sl.first_ms < s_.timeout_ms() && safe_to_resend(sl); }
+    bool safe_to_resend(const Slot& sl) const {
+        if (sl.err == NATS_NO_RESPONDERS) return true;
+        if (!opt_.idempotent) return false;
+        return sl.err == NATS_TIMEOUT || sl.err == NATS_CONNECTION_CLOSED || sl.err == NATS_CONNECTION_DISCONNECTED ||
+               sl.code == JSClusterNotAvailErr || sl.code == JSStreamOfflineErr;
+    }
+    // The wait for one ack: with --idempotent short, so that a publish lost
+    // with a dying leader is sent again to the next one within the timeout.
+    std::int64_t ack_wait_ms() const {
+        if (!opt_.idempotent) return s_.timeout_ms();
+        return std::clamp<std::int64_t>(s_.timeout_ms() / 4, 1000, 2000);
+    }
+    bool resending() {
+        std::lock_guard lock(m_);
+        return resending_ > 0;
+    }
 
     static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
         auto* self = static_cast<NatsProducer*>(closure);
         std::lock_guard lock(self->m_);
-        auto it = self->by_msg_.find(msg);
-        if (it == self->by_msg_.end()) {
+        std::optional<std::uint64_t> at = self->by_msg_.take(msg);
+        if (!at) {
             natsMsg_Destroy(msg);
             return;
         }
-        Slot& sl = *it->second;
-        self->by_msg_.erase(it);
+        Slot& sl = self->pending_[*at];
+        if (sl.attempts > 1 && pa) --self->resending_;
         sl.msg = msg;
         sl.done = true;
         if (pa) {
@@ -149,7 +193,9 @@ private:
         natsStatus st = natsMsg_Create(&m, subject_.c_str(), nullptr, ev.json.data(), static_cast<int>(ev.json.size()));
         if (st == NATS_OK && opt_.expect)
             st = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence", expect_seq_.c_str());
-        if (st == NATS_OK && ev.has_key) {
+        // The key travels as a header only when the subject token does not
+        // already say it (a key other than the event's subject).
+        if (st == NATS_OK && ev.has_key && (ev.subject.empty() || ev.key != ev.subject)) {
             key_.assign(ev.key);
             st = natsMsgHeader_Set(m, "Evt-Key", key_.c_str());
         }
@@ -166,7 +212,7 @@ private:
         jsPubOptions po;
         jsPubOptions_Init(&po);
         if (ex) po = *ex;
-        po.MaxWait = s_.timeout_ms();
+        po.MaxWait = ack_wait_ms();
         id_.assign(ev.id);
         if (opt_.idempotent && !ev.id.empty()) po.MsgId = id_.c_str();
         // nats-server 2.9 checks an expected subject sequence against what it
@@ -181,9 +227,10 @@ private:
         }
         {
             std::lock_guard lock(m_);
-            pending_.push_back(Slot{});
-            pending_.back().partition = p;
-            by_msg_[m] = &pending_.back();
+            std::uint64_t at = pending_.push_back();
+            pending_[at].partition = p;
+            pending_[at].first_ms = now_ms();
+            by_msg_.insert(m, at);
         }
         natsMsg* handed = m;
         // A full window makes the call wait up to StallWait (the timeout) and
@@ -195,7 +242,7 @@ private:
             std::string text = nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : "";
             {
                 std::lock_guard lock(m_);
-                by_msg_.erase(m);
+                by_msg_.take(m);
                 pending_.pop_back();
             }
             if (handed) natsMsg_Destroy(handed);
@@ -207,8 +254,8 @@ private:
     Status wait_all() {
         std::unique_lock lock(m_);
         auto all_done = [&] {
-            for (auto it = pending_.rbegin(); it != pending_.rend(); ++it)
-                if (!it->done) return false;
+            for (std::uint64_t i = pending_.end(); i > pending_.begin(); --i)
+                if (!pending_[i - 1].done) return false;
             return true;
         };
         while (!all_done()) {
@@ -221,12 +268,31 @@ private:
         return {};
     }
 
-    // Takes acknowledged publishes from the front, in input order.
-    void reap(log::CommitResult& r, const log::Appender::StoredFn& on_stored) {
-        std::deque<Slot> ready;
+    // Takes acknowledged publishes from the front, in input order; sends
+    // failed ones again while they may (waiting up to wait_ms first when
+    // there is nothing to take).
+    void reap(log::CommitResult& r, const log::Appender::StoredFn& on_stored, int wait_ms = 0) {
+        std::vector<Slot>& ready = ready_;
+        ready.clear();
+        bool resend = false;
+        std::optional<std::uint32_t> probe;
         {
-            std::lock_guard lock(m_);
+            std::unique_lock lock(m_);
+            if (wait_ms && (pending_.empty() || !pending_.front().done))
+                cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                             [&] { return !pending_.empty() && pending_.front().done; });
             while (!pending_.empty() && pending_.front().done && !failed_) {
+                if (pending_.front().err != NATS_OK && resendable(pending_.front())) {
+                    resend = true;
+                    break;
+                }
+                // Out of time, but the stream may have its leader again (an
+                // election that ended just now): asked once per slot.
+                if (pending_.front().err != NATS_OK && safe_to_resend(pending_.front()) &&
+                    !pending_.front().extended) {
+                    probe = pending_.front().partition;
+                    break;
+                }
                 if (pending_.front().err != NATS_OK) {
                     failed_ = true;
                     first_err_ = pending_.front();
@@ -254,6 +320,70 @@ private:
                 }
             }
             natsMsg_Destroy(sl.msg);
+        }
+        if (probe) {
+            bool led = has_leader(*probe);
+            std::lock_guard lock(m_);
+            for (std::uint64_t i = pending_.begin(); i < pending_.end(); ++i) {
+                Slot& sl = pending_[i];
+                if (sl.partition != *probe || !sl.done || sl.err == NATS_OK) continue;
+                sl.extended = true;
+                if (led) sl.first_ms = now_ms();
+            }
+            resend = led;
+        }
+        if (resend) send_again();
+    }
+
+    // Whether partition p's stream has a leader now (asked with a short wait).
+    bool has_leader(std::uint32_t p) const {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = 2000;
+        jsStreamInfo* si = nullptr;
+        jsErrCode code = static_cast<jsErrCode>(0);
+        if (js_GetStreamInfo(&si, client_.js(), streams_[p].c_str(), &jo, &code) != NATS_OK) return false;
+        bool led = !si->Cluster || (si->Cluster->Leader && *si->Cluster->Leader);
+        jsStreamInfo_Destroy(si);
+        return led;
+    }
+
+    // Sends every failed, resendable publish again, in input order, at most
+    // every 100 ms (a cluster between leaders answers at once, and no
+    // faster than that is any use).
+    void send_again() {
+        std::int64_t since = now_ms() - last_resend_ms_;
+        if (since < 100) std::this_thread::sleep_for(std::chrono::milliseconds(100 - since));
+        last_resend_ms_ = now_ms();
+        std::vector<std::pair<std::uint64_t, natsMsg*>> again;
+        {
+            std::lock_guard lock(m_);
+            for (std::uint64_t i = pending_.begin(); i < pending_.end(); ++i) {
+                Slot& sl = pending_[i];
+                if (!sl.done || sl.err == NATS_OK || !resendable(sl)) continue;
+                if (sl.attempts++ == 1) ++resending_;
+                ++resent_;
+                sl.done = false;
+                sl.err = NATS_OK;
+                sl.code = 0;
+                sl.text.clear();
+                by_msg_.insert(sl.msg, i);
+                again.emplace_back(i, std::exchange(sl.msg, nullptr));
+            }
+        }
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = ack_wait_ms();  // the message keeps its Nats-Msg-Id header
+        for (auto [i, m] : again) {
+            natsMsg* handed = m;
+            natsStatus st = js_PublishMsgAsync(client_.js(), &handed, &po);
+            if (st == NATS_OK) continue;
+            std::lock_guard lock(m_);
+            by_msg_.take(m);
+            Slot& sl = pending_[i];
+            sl.msg = handed ? handed : m;
+            sl.done = true;
+            sl.err = st;
         }
     }
 
@@ -292,8 +422,8 @@ private:
 
     Error failed_report(const Error& e) const {
         std::uint64_t after = 0;
-        for (const Slot& sl : pending_)
-            if (sl.done && sl.err == NATS_OK && !sl.duplicate) ++after;
+        for (std::uint64_t i = pending_.begin(); i < pending_.end(); ++i)
+            if (pending_[i].done && pending_[i].err == NATS_OK && !pending_[i].duplicate) ++after;
         std::string tail = after ? fmt::format(", and {} after them were acknowledged out of order (a rerun with "
                                                "--idempotent skips them)",
                                                after)
@@ -446,8 +576,15 @@ private:
     std::string subject_, key_, id_, expect_seq_, first_id_;
     std::mutex m_;
     std::condition_variable cv_;
-    std::deque<Slot> pending_;
-    std::unordered_map<natsMsg*, Slot*> by_msg_;
+    // Publishes in flight, in input order, and each one's slot by its message
+    // (flat: a publish costs no allocation of ours; a deque and a node map
+    // were a sixth of evt-append's time here).
+    Ring<Slot> pending_;
+    PtrIndex<natsMsg> by_msg_;
+    std::vector<Slot> ready_;  // reap's, kept for its capacity
+    std::uint64_t resending_ = 0;  // slots sent again and not yet stored
+    std::uint64_t resent_ = 0;     // publishes sent again, in all
+    std::int64_t last_resend_ms_ = 0;
     bool failed_ = false;
     Slot first_err_;
     std::uint64_t acked_ = 0;

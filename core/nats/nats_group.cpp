@@ -409,7 +409,10 @@ private:
             }
             EVT_ASSIGN(auto cur, kv_.get(own_key(p)));
             owned_[p] = cur ? cur->revision : 0;
-            EVT_TRY(start_partition(p));
+            if (Status st = start_partition(p); !st.ok()) {
+                owned_.erase(p);  // the lease is still ours: taken again at the next round
+                return st;
+            }
             taken.insert(p);
         }
         if (!taken.empty()) {
@@ -496,17 +499,45 @@ private:
         return !(o_.count && delivered_ >= o_.count) && !stopped();
     }
 
+    // A failure the cluster recovers from (a server or a stream leader
+    // lost, its quorum being re-formed): the member keeps its place and
+    // tries again, for up to kOutage without one answer; anything else, or
+    // a longer outage, ends the run.
+    static constexpr Micros kOutage = 60'000'000;
+    Status ride_out(Status st) {
+        Micros now = now_micros();
+        if (st.ok()) {
+            if (outage_since_) note("the cluster answers again; going on");
+            outage_since_ = 0;
+            return {};
+        }
+        const Error& e = st.error();
+        if (e.kind != ErrorKind::unavailable && e.kind != ErrorKind::busy) return st;
+        if (!outage_since_) {
+            outage_since_ = now;
+            note(fmt::format("{}; retrying for up to {}", e.message, format_duration(kOutage)));
+        }
+        if (now - outage_since_ > kOutage) return st;
+        return {};
+    }
+
     Status run_log(const group::Handler& h) {
         Micros next_maint = 0, last_commit = now_micros();
         while (!stopped()) {
             Micros now = now_micros();
             if (now >= next_maint) {
-                EVT_TRY(maintain());
-                next_maint = now + (waiting_ ? 100'000 : interval());
+                Status m = maintain();
+                EVT_TRY(ride_out(m));
+                next_maint = now + (!m.ok() ? 500'000 : waiting_ ? 100'000 : interval());
             }
             bool any = false;
             for (auto& [p, f] : feeds_) {
-                EVT_ASSIGN(natsMsg * raw, f.next(s_, 0));
+                auto next = f.next(s_, 0);
+                if (!next.ok()) {
+                    EVT_TRY(ride_out(next.error()));
+                    continue;
+                }
+                natsMsg* raw = *next;
                 if (!raw) continue;
                 any = true;
                 EVT_ASSIGN(bool go, deliver(p, raw, h));
@@ -514,8 +545,9 @@ private:
             }
             now = now_micros();
             if (dirty_ && (!any || now - last_commit > 50'000)) {
-                EVT_TRY(commit_all());
-                dirty_ = false;
+                Status c = commit_all();
+                EVT_TRY(ride_out(c));
+                if (c.ok()) dirty_ = false;
                 last_commit = now;
             }
             if (any) continue;
@@ -527,8 +559,13 @@ private:
             // Nothing anywhere: wait on one partition at a time, briefly.
             auto it = feeds_.begin();
             std::advance(it, static_cast<long>(turn_++ % feeds_.size()));
-            EVT_ASSIGN(natsMsg * raw, it->second.next(s_, 10));
-            if (raw) {
+            auto next = it->second.next(s_, 10);
+            if (!next.ok()) {
+                EVT_TRY(ride_out(next.error()));
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;
+            }
+            if (natsMsg* raw = *next) {
                 EVT_ASSIGN(bool go, deliver(it->first, raw, h));
                 if (!go) return commit_all();
             }
@@ -613,7 +650,7 @@ private:
                     natsMsg* m = list.Msgs[i];
                     MsgMeta meta;
                     log::RecordView rec;
-                    if (!parse_meta(natsMsg_GetReply(m), meta) || !dec.decode(m, p, rec, false)) continue;
+                    if (!parse_meta(natsMsg_GetReply(m), meta) || !dec.decode(m, meta, p, rec, false)) continue;
                     if (meta.delivered > o_.max_deliveries) {
                         EVT_TRY(to_dlq(rec, meta.delivered));
                         natsMsg_Term(m, nullptr);
@@ -690,6 +727,7 @@ private:
     std::map<std::uint32_t, std::uint64_t> position_, committed_, end_at_start_;
     std::vector<std::pair<std::uint32_t, natsSubscription*>> pulls_;
     bool assigned_once_ = false, waiting_ = false, dirty_ = false;
+    Micros outage_since_ = 0;  // when the cluster stopped answering (0: it answers)
     Decoder dec_;
     std::uint64_t delivered_ = 0;
     std::size_t turn_ = 0;

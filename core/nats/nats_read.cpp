@@ -121,12 +121,16 @@ struct Part {
     std::uint64_t next = 0;      // the next offset expected
     std::uint64_t caught = 0;    // the end at the start
     std::uint64_t stop = ~0ull;  // stop before (no follow, or --to)
-    std::deque<natsMsg*> buf;
+    struct Held {
+        natsMsg* m;
+        MsgMeta meta;  // parsed once, when taken off the feed
+    };
+    std::deque<Held> buf;
     int idle_rounds = 0;
     bool done() const { return next >= stop; }
     bool caught_up() const { return next >= caught; }
     ~Part() {
-        for (natsMsg* m : buf) natsMsg_Destroy(m);
+        for (Held& h : buf) natsMsg_Destroy(h.m);
     }
     Part() = default;
     Part(Part&&) = default;
@@ -136,12 +140,6 @@ struct Kept {
     std::string json, key, headers;
     log::RecordView rec;
 };
-
-std::int64_t msg_ns(natsMsg* m) {
-    MsgMeta meta;
-    const char* r = natsMsg_GetReply(m);
-    return r && parse_meta(r, meta) ? meta.ns : 0;
-}
 
 class Reader {
 public:
@@ -240,27 +238,34 @@ private:
             return {};
         }
         pt.idle_rounds = 0;
-        pt.buf.push_back(m);
+        hold(pt, m);
         for (int i = 0; i < 511; ++i) {
             EVT_ASSIGN(natsMsg * more, pt.feed.next(s_, 0));
             if (!more) break;
-            pt.buf.push_back(more);
+            hold(pt, more);
         }
         return {};
     }
 
+    static void hold(Part& pt, natsMsg* m) {
+        Part::Held h{m, {}};
+        const char* reply = natsMsg_GetReply(m);
+        if (!reply || !parse_meta(reply, h.meta)) h.meta = MsgMeta{};  // stream_seq 0: refused in take
+        pt.buf.push_back(h);
+    }
+
     // Hands the front message of pt to the callback (or keeps it for the tail).
     Result<bool> take(Part& pt) {
-        natsMsg* m = pt.buf.front();
+        Part::Held h = pt.buf.front();
         pt.buf.pop_front();
-        std::unique_ptr<natsMsg, void (*)(natsMsg*)> hold(m, natsMsg_Destroy);
+        std::unique_ptr<natsMsg, void (*)(natsMsg*)> hold(h.m, natsMsg_Destroy);
         log::RecordView rec;
-        if (!decoder_.decode(m, pt.feed.partition, rec, o_.headers))
+        if (!h.meta.stream_seq || !decoder_.decode(h.m, h.meta, pt.feed.partition, rec, o_.headers))
             return make_error(ErrorKind::invalid, "{}/{}: a message without JetStream metadata", t_.config.name,
                               pt.feed.partition);
         if (rec.offset >= pt.stop) {
             pt.next = pt.stop;
-            for (natsMsg* x : pt.buf) natsMsg_Destroy(x);
+            for (Part::Held& x : pt.buf) natsMsg_Destroy(x.m);
             pt.buf.clear();
             return true;
         }
@@ -329,7 +334,7 @@ private:
                         continue;
                     }
                 }
-                std::int64_t ns = msg_ns(pt.buf.front());
+                std::int64_t ns = pt.buf.front().meta.ns;
                 if (!best || ns < best_ns) {
                     best = &pt;
                     best_ns = ns;

@@ -8,9 +8,13 @@
 #                                   also kept in DIR/url
 #   nats_cluster.sh kill DIR NODE   kill -9 one node (n2, or its number)
 #   nats_cluster.sh stop-node DIR NODE    stop one node (SIGTERM, waited for)
-#   nats_cluster.sh restart DIR NODE      start a stopped or killed node again
+#   nats_cluster.sh restart DIR NODE      start a stopped or killed node again, and wait
+#                                   until every running node is current (/healthz: its
+#                                   streams caught up with their leaders)
 #   nats_cluster.sh stop DIR        stop every node (also those not running)
 #   nats_cluster.sh pids DIR        the running nodes' pids
+#   nats_cluster.sh leader DIR STREAM     the node leading STREAM (n1...), as a
+#                                   running node's /jsz reports it; exit 1 if none
 set -euo pipefail
 
 die() { echo "nats_cluster: $*" >&2; exit 1; }
@@ -46,8 +50,23 @@ PY
   die "$n: no JetStream meta leader after 10 s: $(tail -3 "$dir/$n.log")"
 }
 
+wait_current() {  # DIR NODE: /healthz says ok (its streams caught up with their leaders), 30 s at most
+  local dir=$1 n=$2 i mon
+  mon=$(cat "$dir/$n.mon")
+  for i in $(seq 300); do
+    python3 - "$mon" <<'PY' 2>/dev/null && return 0
+import json, sys, urllib.request
+j = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1))
+sys.exit(0 if j.get("status") == "ok" else 1)
+PY
+    alive "$dir" "$n" || die "$n exited: $(tail -3 "$dir/$n.log")"
+    sleep 0.1
+  done
+  die "$n: not current after 30 s (/healthz)"
+}
+
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: nats_cluster.sh start|kill|stop-node|restart|stop|pids DIR [N|NODE]"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: nats_cluster.sh start|kill|stop-node|restart|stop|pids|leader DIR [N|NODE|STREAM]"
 case "$cmd" in
 start)
   n=${3:-3}
@@ -94,6 +113,10 @@ restart)
   node=$(node_name "${3:?NODE}")
   start_node "$dir" "$node"
   wait_ready "$dir" "$node"
+  for f in "$dir"/n*.pid; do  # every running node current: the cluster whole again
+    n=$(basename "$f" .pid)
+    alive "$dir" "$n" && wait_current "$dir" "$n"
+  done
   ;;
 stop)
   for f in "$dir"/n*.pid; do
@@ -114,6 +137,24 @@ pids)
     alive "$dir" "$n" && echo "$n $(cat "$f")"
   done
   true
+  ;;
+leader)
+  stream=${3:-}
+  [ -n "$stream" ] || die "usage: nats_cluster.sh leader DIR STREAM"
+  for f in "$dir"/n*.pid; do
+    n=$(basename "$f" .pid)
+    alive "$dir" "$n" || continue
+    python3 - "$(cat "$dir/$n.mon")" "$stream" <<'PY' 2>/dev/null && exit 0
+import json, sys, urllib.request
+j = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/jsz?streams=true", timeout=2))
+for a in j.get("account_details") or []:
+    for s in a.get("stream_detail") or []:
+        if s.get("name") == sys.argv[2] and (s.get("cluster") or {}).get("leader"):
+            print(s["cluster"]["leader"]); sys.exit(0)
+sys.exit(1)
+PY
+  done
+  exit 1
   ;;
 *) die "unknown command '$cmd'" ;;
 esac

@@ -161,9 +161,9 @@ int main(int argc, char** argv, const Spec& spec, const SetupFn& setup) {
 
 void add_log_option(CLI::App& app, LogFlags& log) {
     app.add_option("-L,--log", log.location,
-                   "the log: a directory, or kafka://host:port[,...] (default: $EVT_LOG or ./.evt)")
+                   "the log: a directory, kafka://host:port[,...] or nats://host:port[,...] (default: $EVT_LOG or ./.evt)")
         ->type_name("PATH|URL");
-    app.add_option("-X", log.settings, "a Kafka client setting name=value (repeatable; see KAFKA in the man page)")
+    app.add_option("-X", log.settings, "a Kafka or NATS client setting name=value (repeatable; see KAFKA and NATS in the man page)")
         ->type_name("NAME=VALUE")
         ->allow_extra_args(false);
     app.add_option("--kafka-config", log.config_file, "Kafka client settings from a properties file")
