@@ -149,3 +149,18 @@ verify() {  # verify "what" file1 file2: OK or DIFF into $OUT/verify.txt
     else echo "DIFF  $1 ($(cmp "$2" "$3" 2>&1 | head -1))" >> "$OUT/verify.txt"; log "VERIFY FAILED: $1"; fi
 }
 warm() { cat "$@" > /dev/null; }  # warm FILE...: into the page cache
+
+# summary_and_exit: machine, table, ratios and verification into $OUT/summary.txt (and
+# stdout); exit 1 when a verification differed
+summary_and_exit() {
+    {
+        echo; cat "$OUT/machine.txt"; echo
+        cat "$OUT/table.md"; echo
+        cat "$OUT/ratios.md"; echo
+        echo "verification:"; cat "$OUT/verify.txt"
+        echo "at the end: load average $(cut -d' ' -f1-3 /proc/loadavg); CPU pressure $(head -1 /proc/pressure/cpu 2>/dev/null | cut -d' ' -f2-4)"
+        echo "results: $OUT  (results.tsv, table.md, ratios.md, commands.txt, json/, logs/)  total $(( $(date +%s) - T0 )) s"
+    } | tee "$OUT/summary.txt"
+    grep -q '^DIFF' "$OUT/verify.txt" && exit 1
+    exit 0
+}

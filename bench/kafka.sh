@@ -182,13 +182,4 @@ NO_CPU_RATIO="^nothing$"
     ratio "r1 evt-replay ÷ k2 kcat -C values" r1 k2 "" "(evt also prints positions)"
     ratio "r3 evt-replay binary topic ÷ k2" r3 k2 "" "(rebuilt from headers)"
 } > "$OUT/ratios.md"
-{
-    echo; cat "$OUT/machine.txt"; echo
-    cat "$OUT/table.md"; echo
-    cat "$OUT/ratios.md"; echo
-    echo "verification:"; cat "$OUT/verify.txt"
-    echo "at the end: load average $(cut -d' ' -f1-3 /proc/loadavg); CPU pressure $(head -1 /proc/pressure/cpu 2>/dev/null | cut -d' ' -f2-4)"
-    echo "results: $OUT  (results.tsv, table.md, ratios.md, commands.txt, json/, logs/)  total $(( $(date +%s) - T0 )) s"
-} | tee "$OUT/summary.txt"
-grep -q '^DIFF' "$OUT/verify.txt" && exit 1
-exit 0
+summary_and_exit

@@ -140,13 +140,4 @@ results_table > "$OUT/table.md"
     ratio "r1 evt-replay ÷ f1 plain fetcher" r1 f1 0.8 "≥ 0.8 (within 80% of the plain loop)"
     ratio "r2 evt-replay --no-position ÷ f1 plain fetcher" r2 f1 0.8 "≥ 0.8 (within 80% of the plain loop)"
 } > "$OUT/ratios.md"
-{
-    echo; cat "$OUT/machine.txt"; echo
-    cat "$OUT/table.md"; echo
-    cat "$OUT/ratios.md"; echo
-    echo "verification:"; cat "$OUT/verify.txt"
-    echo "at the end: load average $(cut -d' ' -f1-3 /proc/loadavg); CPU pressure $(head -1 /proc/pressure/cpu 2>/dev/null | cut -d' ' -f2-4)"
-    echo "results: $OUT  (results.tsv, table.md, ratios.md, commands.txt, json/, logs/)  total $(( $(date +%s) - T0 )) s"
-} | tee "$OUT/summary.txt"
-grep -q '^DIFF' "$OUT/verify.txt" && exit 1
-exit 0
+summary_and_exit
